@@ -52,7 +52,10 @@ def main() -> None:
     except Exception as err:  # click usage errors and friends
         import click
 
-        if isinstance(err, click.exceptions.ClickException):
+        # typer >= 0.22 vendors its own click (typer._click), whose exceptions are not click's
+        vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
+        usage = (click.exceptions.ClickException,) + ((vendored.ClickException,) if vendored else ())
+        if isinstance(err, usage):
             err.show()
             sys.exit(err.exit_code)
         raise
