@@ -1,0 +1,59 @@
+"""Prompt encoding and command decoding with `tokenizers` only, matching CommandModel token for token.
+
+scenic.models.tokenizer holds the same rules, but importing it pulls in torch through scenic.models; the ids and
+limits come from export.json (written from the checkpoint) so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from tokenizers import Tokenizer
+
+
+@dataclass(frozen=True)
+class SpecialIds:
+    pad: int
+    eos: int
+    bos: int
+    unk: int
+    sep: int
+
+    @property
+    def count(self) -> int:
+        return max(self.pad, self.eos, self.bos, self.unk, self.sep) + 1
+
+
+class PromptCodec:
+    """Turns prompts into model inputs and generated ids back into command strings."""
+
+    def __init__(self, tokenizer_path: Path, kind: str, special: SpecialIds, max_prompt_tokens: int):
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.kind = kind
+        self.special = special
+        self.max_prompt_tokens = max_prompt_tokens
+
+    def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
+        encs = self.tokenizer.encode_batch(list(prompts), add_special_tokens=False)
+        out = []
+        for e in encs:
+            ids = e.ids[: self.max_prompt_tokens]
+            if self.kind == "encoder-decoder":
+                out.append(ids + [self.special.eos])
+            else:
+                out.append([self.special.bos] + ids + [self.special.sep])
+        return out
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Up to the first EOS, dropping pads and other specials (as scenic.models.tokenizer.decode does)."""
+        keep = []
+        for i in ids:
+            i = int(i)
+            if i == self.special.eos:
+                break
+            if i < self.special.count:
+                continue
+            keep.append(i)
+        return self.tokenizer.decode(keep, skip_special_tokens=False)
