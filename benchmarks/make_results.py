@@ -1,0 +1,203 @@
+"""Regenerate benchmarks/RESULTS.md from the results files under benchmarks/results/ (never from typed numbers).
+
+    python benchmarks/make_results.py [--results benchmarks/results] [--out benchmarks/RESULTS.md]
+
+Sources: train/ and train-zh/ (train_matrix), compress/ (compress_matrix), export-*/ (export_matrix),
+profile-cpu/ and profile-gpu/ (scenic profile), hassil/ (hassil_baseline), data/ (data_stats). A cell whose source
+is missing reads "n/m" (not measured); the published SCENIC figures stand beside ours for reference only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = {"dense_em1": 99.0, "pruned_int8_em1": 91.0, "pruned_int8_em5": 99.0, "size_reduction": 25.38,
+             "encoder_speedup_trt_2of4": 1.8}
+# paper-table row -> (compress_matrix variant, export model folder, export form, CPU profile name, GPU profile name)
+TABLE = [
+    ("dense FP32", "dense", "dense", "onnx-fp32", "dense-fp32", "dense"),
+    ("dense + INT8", "dense+int8-static", "dense", "onnx-int8-dynamic", "dense-int8", None),
+    ("50% magnitude", "mag50", "mag50", "onnx-fp32", "mag50-fp32", "mag50"),
+    ("50% magnitude + INT8", "mag50+int8-static", "mag50", "onnx-int8-dynamic", "mag50-int8", None),
+    ("2:4", "2:4", "2of4", "onnx-fp32", "2of4-fp32", "2:4"),
+    ("2:4 + INT8", "2:4+int8-static", "2of4", "onnx-int8-dynamic", "2of4-int8", None),
+    ("structured 50% + recovery", "struct50+rec", "struct50", "onnx-fp32", "struct50-fp32", "struct50+rec"),
+    ("structured 50% + recovery + INT8", "struct50+rec+int8-static", "struct50", "onnx-int8-dynamic", "struct50-int8",
+     None),
+]
+NM = "n/m"
+
+
+def load(path: Path) -> Any | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return NM if x is None else f"{100 * x:.{digits}f}"
+
+
+def ratio(x: float | None) -> str:
+    return NM if x is None else f"{x:.2f}x"
+
+
+def mb(b: int | None) -> str:
+    return NM if b is None else f"{b / 1e6:.2f}"
+
+
+def speedup(profile: dict | None, name: str | None, component: str, batch: int = 1, length: str = "short"):
+    if profile is None or name is None:
+        return None
+    return next((r.get("speedup_vs_baseline") for r in profile["results"] if r["artifact"] == name
+                 and r["component"] == component and r["batch"] == batch and r["length"] == length), None)
+
+
+def p50(profile: dict | None, name: str, component: str, batch: int = 1, length: str = "short"):
+    if profile is None:
+        return None
+    return next((r["p50_ms"] for r in profile["results"] if r["artifact"] == name and r["component"] == component
+                 and r["batch"] == batch and r["length"] == length), None)
+
+
+def env_line(env: dict | None) -> str:
+    if not env:
+        return NM
+    keys = ("gpu", "processor", "cpu_count", "threads", "torch", "onnxruntime", "transformers", "python")
+    return ", ".join(f"{k} {env[k]}" for k in keys if env.get(k) is not None)
+
+
+def paper_table(res: Path) -> list[str]:
+    compress = load(res / "compress" / "results.json")
+    crow = {r["name"]: r for r in (compress or {}).get("runs", [])}
+    exports: dict[str, dict] = {}
+    for folder in sorted(res.glob("export-*")):
+        data = load(folder / "results.json")
+        for r in (data or {}).get("rows", []):
+            exports[(r["model"], r["variant"])] = r
+    ref = exports.get(("dense", "onnx-fp32"), {}).get("raw_bytes")
+    ref_bundle = exports.get(("dense", "onnx-fp32"), {}).get("bundle_bytes")
+    cpu, gpu = load(res / "profile-cpu" / "profile.json"), load(res / "profile-gpu" / "profile.json")
+    head = ["variant", "EM@1", "EM@5", "valid", "ONNX EM@1", "export MB", "bundle MB", "size red.", "bundle red.",
+            "CPU enc", "CPU dec-step", "CPU e2e", "GPU enc", "GPU dec-step", "GPU e2e"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, cname, model, form, cpu_name, gpu_name in TABLE:
+        c = crow.get(cname, {})
+        e = exports.get((model, form), {})
+        raw, bundle = e.get("raw_bytes"), e.get("bundle_bytes")
+        cells = [label, pct(c.get("em1")), pct(c.get("em5")), pct(c.get("validity")), pct(e.get("em1")), mb(raw),
+                 mb(bundle), pct(None if not (raw and ref) else 1 - raw / ref),
+                 pct(None if not (bundle and ref_bundle) else 1 - bundle / ref_bundle)]
+        cells += [ratio(speedup(cpu, cpu_name, k)) for k in ("encoder", "decoder_step", "end_to_end")]
+        cells += [ratio(speedup(gpu, gpu_name, k)) for k in ("encoder", "decoder_step", "end_to_end")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Published SCENIC (for reference): dense EM@1 {PUBLISHED['dense_em1']}; pruned INT8 export EM@1 "
+              f"{PUBLISHED['pruned_int8_em1']} / EM@5 {PUBLISHED['pruned_int8_em5']}; size reduction "
+              f"{PUBLISHED['size_reduction']} %; encoder speedup {PUBLISHED['encoder_speedup_trt_2of4']}x "
+              "(TensorRT, 2:4)."]
+    notes = [
+        f"EM@1/EM@5/valid: PyTorch checkpoint of each variant on the first {c_n(compress)} English test examples "
+        "(5 beams); '+ INT8' rows use the int8-static checkpoint (weights and activations rounded to INT8).",
+        f"ONNX EM@1: the export itself through the torch-free runtime on the first {e_n(exports)} test examples "
+        "(the INT8 rows: the INT8-dynamic ONNX variant, the one the CPU runs).",
+        "Export MB / bundle MB: raw export folder of that ONNX variant and its zstd bundle; reductions are against "
+        "the dense FP32 export.",
+        "Speedups: p50 latency at batch 1 on short prompts, against dense FP32 in the same interleaved run. CPU: "
+        "onnxruntime on " + env_line((cpu or {}).get("environment")) + ". GPU: torch (FP32 checkpoints, bf16-free) "
+        "on " + env_line((gpu or {}).get("environment")) + "; INT8 is not run by torch on the GPU (n/m), and "
+        "TensorRT has not been run anywhere (it cannot be installed on our machines).",
+    ]
+    return lines + [""] + [f"- {n}" for n in notes]
+
+
+def c_n(compress: dict | None) -> str:
+    return str(next((r.get("n") for r in (compress or {}).get("runs", [])), NM))
+
+
+def e_n(exports: dict) -> str:
+    return str(next((r.get("n") for r in exports.values()), NM))
+
+
+def training_section(res: Path) -> list[str]:
+    out = []
+    for name, title in (("train", "English default home (test = unseen phrasing templates)"),
+                        ("train-zh", "Imported scenic-zh (test = held-out prompts)")):
+        data = load(res / name / "results.json")
+        if data is None:
+            out += [f"### {title}", "", NM, ""]
+            continue
+        out += [f"### {title}", "", "| config | params | lambda | steps | train s | EM@1 | EM@5 | valid | GPU |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in data["runs"]:
+            gpu = r.get("device_name") or data.get("device_name")
+            out.append(f"| {r['name']} | {r['parameters'] / 1e6:.2f}M | {r['triplet_lambda']:g} | {r['max_steps']} | "
+                       f"{r['train_seconds']:.0f} | {pct(r['em1'], 2)} | {pct(r['em5'], 2)} | "
+                       f"{pct(r['validity'], 2)} | {gpu} |")
+        out += [f"- {n}" for n in data.get("notes", [])] + ["", f"Details: benchmarks/results/{name}/results.md", ""]
+    return out
+
+
+def hassil_section(res: Path) -> list[str]:
+    data = load(res / "hassil" / "hassil_baseline.json")
+    if data is None:
+        return [NM, ""]
+    s = data["summary"]
+    lines = ["| system | accuracy (intent + target + value) | cannot match | p50 ms / sentence |", "|---|---|---|---|"]
+    versions = data.get("versions", {})
+    for key, label in (("scenic", f"SCENIC export `{data.get('export')}`"),
+                       ("hassil", "hassil {hassil} + home-assistant-intents {home-assistant-intents}".format(
+                           **{"hassil": NM, "home-assistant-intents": NM, **versions}))):
+        r = s.get(key, {})
+        lines.append(f"| {label} | {pct(r.get('accuracy'))} | {pct(r.get('unmatched_share'))} | "
+                     f"{NM if r.get('p50_ms') is None else format(r['p50_ms'], '.2f')} |")
+    if s.get("accuracy_gap_points") is not None:
+        lines += ["", f"Margin: {s['accuracy_gap_points']:+.1f} points (target: at least +30)."]
+    lines += ["", f"Command: `{data.get('command')}`; {data.get('n', NM)} sentences; machine: "
+              f"{env_line(data.get('environment'))}. Details: benchmarks/results/hassil/hassil_baseline.md", ""]
+    return lines
+
+
+def cpu_latency_section(res: Path) -> list[str]:
+    cpu = load(res / "profile-cpu" / "profile.json")
+    if cpu is None:
+        return [NM, ""]
+    lines = ["| artifact | encoder p50 ms | decoder step p50 ms | end-to-end p50 ms (batch 1, short) |",
+             "|---|---|---|---|"]
+    for a in cpu["artifacts"]:
+        n = a["name"]
+        vals = [p50(cpu, n, k) for k in ("encoder", "decoder_step", "end_to_end")]
+        lines.append(f"| {n} | " + " | ".join(NM if v is None else f"{v:.3f}" for v in vals) + " |")
+    return lines + ["", f"Command: `{cpu.get('command')}`. Details: benchmarks/results/profile-cpu/profile.md", ""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    args = p.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from scenic.artifacts import write_text_atomic
+
+    res = args.results
+    text = ["# SCENIC results", "",
+            "Generated by `python benchmarks/make_results.py` from the results files under benchmarks/results/; "
+            "do not edit by hand. Each results folder holds the command, machine and versions that produced it.", "",
+            "## The paper's table for our model", "",
+            "Best English model by validation EM (see Training), compressed one way per row.", "",
+            *paper_table(res), "", "## CPU latency (onnxruntime, batch 1)", "", *cpu_latency_section(res),
+            "## Side-by-side baseline: Home Assistant's hassil matcher", "", *hassil_section(res),
+            "## Training", "", *training_section(res),
+            "## Compression matrix", "", "benchmarks/results/compress/results.md (all variants, with and without "
+            "recovery, each again after INT8) and accuracy_vs_sparsity.png.", ""]
+    data = load(res / "data" / "results.json")
+    text += ["## Data", "", "benchmarks/results/data/results.md" if data else NM, ""]
+    write_text_atomic(args.out, "\n".join(text))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
