@@ -3,7 +3,7 @@
 # validation EM (never by test EM), run the compression matrix side by side, export the dense / 50% / 2:4 /
 # structured-50% (recovered) checkpoints with INT8, time them with torch on the GPU, and pack results + bundles.
 set -uo pipefail
-STAGES=${*:-compress export}   # "compress", "export" or both (two calls when the device time is short)
+STAGES=${*:-compress export profile}   # any of "compress", "export", "profile" (two calls when the device time is short)
 WORK=${WORK:-/tmp/scenic}; OUT=${OUT:-$WORK/out}; RECOVER=${RECOVER:-500}; EXPORT_LIMIT=${EXPORT_LIMIT:-600}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpuwheels/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
@@ -27,7 +27,7 @@ echo "compress done after $(( $(date +%s) - t0 ))s"
 tar czf "$OUT/compress_results.tgz" -C "$WORK" --exclude='*/runs/*/*' best.txt compress
 grep -E '^\|' "$WORK/compress/results.md" | cut -c1-150
 fi
-[[ " $STAGES " == *" export "* ]] || exit 0
+[[ " $STAGES " == *" export "* || " $STAGES " == *" profile "* ]] || exit 0
 C="$WORK/compress/parts"
 # Recovery fine-tuning lowered EM@1 of the magnitude and 2:4 variants in the compression matrix (see its results),
 # so those are exported one-shot; structured pruning needs its recovery.
@@ -35,10 +35,10 @@ declare -A CK=( [dense]="$BEST" [mag50]="$C/mag50/runs/mag50" [2of4]="$C/2-4/run
 for k in dense mag50 2of4 struct50; do
   [ -d "${CK[$k]}" ] || { echo "missing ${CK[$k]}"; continue; }
   mkdir -p "$WORK/ckpt"; ln -sfn "${CK[$k]}" "$WORK/ckpt/$k"
-  timeout 200 taskset -c 4-15 python3 benchmarks/export_matrix.py --models "$WORK/ckpt/$k" --data "$WORK/en100k" \
+  [[ " $STAGES " == *" export "* ]] && timeout 200 taskset -c 4-15 python3 benchmarks/export_matrix.py --models "$WORK/ckpt/$k" --data "$WORK/en100k" \
       --out "$WORK/export-$k" --limit "$EXPORT_LIMIT" > "$WORK/export-$k.log" 2>&1 &
 done
-timeout 180 taskset -c 0-3 python3 -m scenic profile "$WORK/ckpt/dense" "$WORK/ckpt/mag50" "$WORK/ckpt/2of4" "$WORK/ckpt/struct50" \
+[[ " $STAGES " == *" profile "* ]] && timeout "${PROFILE_LIMIT:-180}" taskset -c 0-3 python3 -m scenic profile "$WORK/ckpt/dense" "$WORK/ckpt/mag50" "$WORK/ckpt/2of4" "$WORK/ckpt/struct50" \
     --name dense --name mag50 --name 2:4 --name struct50+rec --repeats 20 --device cuda --backend torch \
     --data "$WORK/en100k" --out "$WORK/profile-gpu" > "$WORK/profile-gpu.log" 2>&1
 wait

@@ -84,13 +84,14 @@ def _static_generate(cm, prompts):
 
     from scenic.models.tokenizer import EOS_ID, PAD_ID, decode
 
+    # No torch.compile of model.forward here: patching it made the dynamic-cache cases of the same model run
+    # through CUDA graphs too, which overwrote their cache tensors (seen on the H100). transformers' generate
+    # compiles its own separate call (compile_config) when the cache is static.
     model = cm.model
-    if not getattr(model, "_scenic_compiled", False):
-        model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=False)
-        model._scenic_compiled = True
     enc = cm.prompt_batch(prompts, left_pad=cm.kind == "decoder-only")
 
     def run():
+        torch.compiler.cudagraph_mark_step_begin()
         with torch.inference_mode():
             out = model.generate(**enc, do_sample=False, num_beams=1, max_new_tokens=cm.max_command_tokens,
                                  cache_implementation="static", pad_token_id=PAD_ID, eos_token_id=EOS_ID)
