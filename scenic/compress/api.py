@@ -56,6 +56,22 @@ def _check_inputs(model_dir: Path, cfg: CompressConfig) -> None:
         raise ScenicError("--device cuda requested but CUDA is not available")
 
 
+def inherit_training_objective(model_dir: Path, cfg: CompressConfig) -> CompressConfig:
+    """Fill unset contrastive_weight/margin from the checkpoint's training config, so recovery continues the
+    objective the model was trained with (0 / 0.2 for a checkpoint without a training manifest)."""
+    if cfg.contrastive_weight is not None and cfg.contrastive_margin is not None:
+        return cfg
+    trained: dict[str, Any] = {}
+    try:
+        manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+        trained = manifest.get("config", {}) if manifest.get("stage") == "train" else {}
+    except (OSError, ValueError):
+        pass
+    weight = cfg.contrastive_weight if cfg.contrastive_weight is not None else float(trained.get("triplet_lambda") or 0.0)
+    margin = cfg.contrastive_margin if cfg.contrastive_margin is not None else float(trained.get("triplet_margin") or 0.2)
+    return cfg.model_copy(update={"contrastive_weight": weight, "contrastive_margin": margin})
+
+
 def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig, progress: bool = True,
              overwrite: bool = False) -> Path:
     """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads)."""
@@ -69,6 +85,7 @@ def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig,
     if out_dir.exists() and not overwrite:
         raise ScenicError(f"{out_dir}: already exists (pass --overwrite to replace it)")
     rows, triplet_rows = load_training_rows(cfg.data) if cfg.data is not None else (None, [])
+    cfg = inherit_training_objective(model_dir, cfg)
     use_triplets = cfg.contrastive_weight > 0 and bool(triplet_rows)  # the training objective, when it can be had
 
     torch.manual_seed(cfg.seed)

@@ -66,8 +66,10 @@ class CompressConfig(StrictModel):
     lr: float = Field(3e-4, gt=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_fraction: float = Field(0.05, ge=0.0, lt=1.0)
-    contrastive_weight: float = Field(0.1, ge=0.0)  # triplet term as in training, when the data has triplets.jsonl
-    contrastive_margin: float = Field(0.2, ge=0.0, le=2.0)
+    # Triplet term during recovery; None = the checkpoint's own training values (its manifest), since adding a term
+    # the model was not trained with (0.1 on a lambda-0 model) cost 2-4 EM@1 points in benchmarks/results/compress.
+    contrastive_weight: float | None = Field(None, ge=0.0)
+    contrastive_margin: float | None = Field(None, ge=0.0, le=2.0)
     # ---- quantization -------------------------------------------------------------------------------------
     quant: QuantMode | None = None  # int8 = weights only (CPU runtimes); int8-static adds calibrated input ranges
     quant_method: Literal["plain", "modelopt"] = "plain"
