@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from scenic import ScenicError
-from scenic.artifacts import atomic_dir, folder_hash, make_manifest, sha256_file
+from scenic.artifacts import atomic_dir, folder_hash, make_manifest, read_manifest, sha256_file
 from scenic.compress.config import CompressConfig
 from scenic.compress.data import calibration_batches, forward_loop_from, load_training_rows
 from scenic.compress.masks import cubic_schedule, masks_from_zeros
@@ -61,12 +61,11 @@ def inherit_training_objective(model_dir: Path, cfg: CompressConfig) -> Compress
     objective the model was trained with (0 / 0.2 for a checkpoint without a training manifest)."""
     if cfg.contrastive_weight is not None and cfg.contrastive_margin is not None:
         return cfg
-    trained: dict[str, Any] = {}
     try:
-        manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
-        trained = manifest.get("config", {}) if manifest.get("stage") == "train" else {}
-    except (OSError, ValueError):
-        pass
+        manifest = read_manifest(model_dir)
+    except ScenicError:  # a checkpoint made by hand: no training objective to continue
+        manifest = {}
+    trained: dict[str, Any] = manifest.get("config", {}) if manifest.get("stage") == "train" else {}
     weight = cfg.contrastive_weight if cfg.contrastive_weight is not None else float(trained.get("triplet_lambda") or 0.0)
     margin = cfg.contrastive_margin if cfg.contrastive_margin is not None else float(trained.get("triplet_margin") or 0.2)
     return cfg.model_copy(update={"contrastive_weight": weight, "contrastive_margin": margin})
