@@ -68,6 +68,23 @@ def test_int8_variants_still_memorise(preset, tmp_path_factory):
         assert [r[0] for r in predictor.generate(PROMPTS)] == COMMANDS, variant
 
 
+@pytest.mark.parametrize("preset", KINDS)
+def test_tied_embedding_is_stored_once(preset, tmp_path_factory):
+    """Both presets tie the LM head to the embedding (transformers 5 ties T5's too): every variant's decoder graph
+    holds that table once, where the exporter and the quantizer would store it twice."""
+    cm, out, result = exported(preset, tmp_path_factory)
+    assert cm.model.config.tie_word_embeddings
+    variants = json.loads((out / "export.json").read_text())["variants"]
+    # fp16 is converted from the already rewritten FP32 graph, so it has nothing left to rewrite
+    assert result.manifest["tied_tables_stored_once"] == {v: int(v != "fp16") for v in variants}
+    assert not (out / ".quantize-source").exists()
+    vocab, width = cm.model.get_input_embeddings().weight.shape
+    for variant, entry in variants.items():
+        graph = onnx.load(str(out / entry["files"]["decoder"]), load_external_data=False).graph
+        tables = [i.name for i in graph.initializer if sorted(i.dims) == sorted([vocab, width])]
+        assert len(tables) == 1, (variant, tables)
+
+
 def test_parity_failure_writes_nothing(tmp_path, tmp_path_factory):
     _, ckpt, data = trained("llama-micro", tmp_path_factory)
     with pytest.raises(ParityError, match="differ from PyTorch"), one_thread():

@@ -17,6 +17,7 @@ from scenic.runtime.layout import (
 )
 
 COMPRESSION_FILE = "compression.json"
+QUANTIZE_SOURCE = ".quantize-source"  # scratch inside the export's temporary folder, removed before the manifest
 BUNDLES_DIR = "bundles"
 
 VARIANT_NOTES = {
@@ -82,6 +83,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     from scenic.export.parity import check, compare
     from scenic.export.prompts import parity_and_calibration_prompts
     from scenic.export.shared_weights import share_identical_initializers
+    from scenic.export.tied_embedding import gather_embedding_from_head, share_transposed_twin
     from scenic.export.sparsity import check_graphs, claims_2to4, sparse_weights
     from scenic.export.trt import TensorRTMissing, build_engines, tensorrt_module
     from scenic.models import CommandModel
@@ -129,6 +131,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                           f"(exporting: {', '.join(variants)})")
     parity: dict[str, Any] = {}
     sparsity: dict[str, Any] = {}
+    tied: dict[str, int] = {}  # variant -> tied tables now stored once (see export/tied_embedding.py)
     with _Steps(stages, progress) as steps, atomic_dir(out) as tmp:
 
         def share(variant: str) -> None:
@@ -150,6 +153,13 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
             info.update(model_info(cm.model))
             info["graphs"] = {g: {"inputs": s.inputs, "outputs": s.outputs} for g, s in specs.items()}
             info["variants"][FP32] = {"files": {g: s.file for g, s in specs.items()}, "note": VARIANT_NOTES[FP32]}
+            # the quantizer must see the tied head as a constant weight, so INT8 starts from the graphs as exported
+            quantize_from = {g: tmp / QUANTIZE_SOURCE / g for g in specs}
+            for g, s in specs.items():
+                if config.int8:
+                    quantize_from[g].parent.mkdir(exist_ok=True)
+                    shutil.copyfile(tmp / s.file, quantize_from[g])
+                tied[FP32] = tied.get(FP32, 0) + share_transposed_twin(tmp / s.file)
             share(FP32)
 
         codec = PromptCodec(tmp / TOKENIZER_FILE, cm.kind, SpecialIds(**info["special_ids"]), cm.max_prompt_tokens)
@@ -170,12 +180,14 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
         check_variant(FP32)
         fp32_files = info["variants"][FP32]["files"]
 
-        def derive(variant: str, make) -> None:
+        def derive(variant: str, make, quantized: bool = False) -> None:
             with steps.stage(f"making {variant}"):
                 files = {}
                 for graph, rel in fp32_files.items():
                     dst = f"{variant}/{Path(rel).name}"
-                    make(graph, tmp / rel, tmp / dst)
+                    make(graph, quantize_from[graph] if quantized else tmp / rel, tmp / dst)
+                    tied[variant] = tied.get(variant, 0) + (gather_embedding_from_head(tmp / dst) if quantized
+                                                            else share_transposed_twin(tmp / dst))
                     files[graph] = dst
                 info["variants"][variant] = {"files": files, "note": VARIANT_NOTES[variant]}
                 share(variant)
@@ -189,14 +201,15 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
             from scenic.export.int8 import quantize_int8_dynamic, quantize_int8_qdq
             from scenic.runtime.search import greedy
 
-            derive(INT8_DYNAMIC, lambda g, src, dst: quantize_int8_dynamic(src, dst))
+            derive(INT8_DYNAMIC, lambda g, src, dst: quantize_int8_dynamic(src, dst), quantized=True)
             feeds: dict[str, list] = {g: [] for g in fp32_files}
             record = lambda graph, f: feeds[graph].append({k: v.copy() for k, v in f.items()})  # noqa: E731
             calib = runner(FP32, observer=record)
             for start in range(0, len(calib_prompts), config.calibration_batch):
                 chunk = calib_prompts[start:start + config.calibration_batch]
                 greedy(calib, [cm.prompt_ids(p) for p in chunk], cm.max_command_tokens, EOS_ID)
-            derive(INT8_QDQ, lambda g, src, dst: quantize_int8_qdq(src, dst, feeds[g]))
+            derive(INT8_QDQ, lambda g, src, dst: quantize_int8_qdq(src, dst, feeds[g]), quantized=True)
+        shutil.rmtree(tmp / QUANTIZE_SOURCE, ignore_errors=True)
 
         for variant in variants:
             write_json_atomic(tmp / variant / EXPORT_FILE,
@@ -227,6 +240,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 prompts=prompt_sources | {"parity_count": len(parity_prompts), "calibration_count": len(calib_prompts)},
                 parity=parity,
                 sparsity={"source_2to4_weights": len(sparse), "variants": sparsity},
+                tied_tables_stored_once=tied,
                 trt=trt_report,
                 variants={v: {"files": _variant_dir_files(tmp, v), "note": VARIANT_NOTES[v],
                               "raw_bytes": sum(sizes[n] for n in shared + _variant_dir_files(tmp, v))}
