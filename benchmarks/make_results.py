@@ -181,6 +181,26 @@ def cpu_latency_section(res: Path) -> list[str]:
     return lines + ["", f"Command: `{cpu.get('command')}`. Details: benchmarks/results/profile-cpu/profile.md", ""]
 
 
+def export_matrix_section(res: Path) -> list[str]:
+    """PyTorch vs ONNX FP32 vs ONNX INT8 for dense and 2:4, with sizes against the dense FP32 export."""
+    data = load(res / "export-matrix" / "results.json")
+    if not data:
+        return [NM, ""]
+    head = ["model", "form", "EM@1", "EM@5", "valid", "raw MB", "bundle MB", "raw red.", "bundle red."]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in data["rows"]:
+        lines.append("| " + " | ".join([r["label"], r["variant"], pct(r["em1"]), pct(r["em5"]), pct(r["validity"]),
+                                        mb(r.get("raw_bytes")), mb(r.get("bundle_bytes")), pct(r.get("raw_reduction")),
+                                        pct(r.get("bundle_reduction"))]) + " |")
+    n = next((r.get("n") for r in data["rows"]), NM)
+    return lines + ["", f"First {n} test examples, 5 beams, through the torch-free runtime; reductions against the "
+                    f"dense FP32 export ({mb(data['reference']['bytes'])} MB). Aims for 2:4 + INT8: "
+                    f"{pct(data['aims']['raw'])} % raw, {pct(data['aims']['bundle'])} % bundled. Made with the "
+                    "current exporter, which stores the tied embedding once (docs/export.md); the paper table's "
+                    "export sizes come from exports made before that change. " + env_line(data.get("environment")) +
+                    ". Details: benchmarks/results/export-matrix/results.md", ""]
+
+
 def recovery_section(res: Path) -> list[str]:
     """Recovery after the fix that makes it keep the checkpoint's own objective: one column per recovery lr."""
     parts = sorted((res / "device-calls").glob("call*/compress-lr*/results.json"))
@@ -222,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "timed the checkpoints with torch on the H100. 50% magnitude and 2:4 "
             "rows are one-shot (no recovery): recovery fine-tuning lowered their EM@1 (compression matrix).", "",
             *paper_table(res), "", "## CPU latency (onnxruntime, batch 1)", "", *cpu_latency_section(res),
+            "## Export matrix (dense and 2:4: PyTorch vs ONNX FP32 vs ONNX INT8)", "", *export_matrix_section(res),
             "## Side-by-side baseline: Home Assistant's hassil matcher", "", *hassil_section(res),
             "## Training", "", *training_section(res),
             "## Compression matrix", "", "benchmarks/results/compress/results.md (all variants, with and without "

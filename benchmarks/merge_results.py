@@ -22,6 +22,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
 
 
+def unfinished(script: str, skipped: list[str], finished: set[str]) -> list[str]:
+    """Failures that no later part made up for, once each: a configuration that died in one device call and
+    finished in another is a row, not a gap (its failed attempt stays in that call's logs)."""
+    name_of = (lambda spec: importlib.import_module(script).parse_config(spec, 0)["name"]) \
+        if script == "train_matrix" else (lambda spec: spec)
+    out: dict[str, str] = {}
+    for entry in skipped:
+        spec = entry.split(" (")[0]
+        if name_of(spec) not in finished:
+            out.setdefault(spec, entry)
+    return list(out.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("script", choices=["train_matrix", "compress_matrix"])
@@ -41,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         merged["skipped"] += part.get("skipped", [])
         merged["merged_from"].append(source)
     assert merged is not None
+    merged["skipped"] = unfinished(args.script, merged["skipped"], {r["name"] for r in merged["runs"]})
     devices = sorted({s["device_name"] for s in merged["merged_from"] if s["device_name"]})
     merged["device_name"] = " + ".join(devices)
     merged["command"] = shlex.join(["python", "benchmarks/merge_results.py", *(argv or sys.argv[1:])])

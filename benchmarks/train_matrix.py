@@ -125,11 +125,35 @@ def to_markdown(results: dict[str, Any]) -> str:
                  _pct(r["validity"]), _pct(r["semantic"])]
         cells += [_pct(r["per_category"].get(c, {}).get("em1")) for c in cats]
         lines.append("| " + " | ".join(cells) + " |")
+    summary = seed_summary(rows)
+    if summary:
+        lines += ["", "Across seeds (mean ± sample std, test %):", "",
+                  "| preset | lambda | steps | seeds | EM@1 | EM@5 |", "|---|---|---|---|---|---|"]
+        lines += [f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {g['seeds']} | {g['em1_mean']:.2f} ± "
+                  f"{g['em1_std']:.2f} | {g['em5_mean']:.2f} ± {g['em5_std']:.2f} |" for g in summary]
     if results.get("skipped"):
         lines += ["", "Not finished (time budget, memory or divergence; see the notes and logs): " + ", ".join(results["skipped"])]
     lines += [f"- {n}" for n in [""] + results.get("notes", []) if n] if results.get("notes") else []
     lines += ["", "Each row's exact training command is in results.json (`command`)."]
     return "\n".join(lines) + "\n"
+
+
+def seed_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and sample standard deviation of EM over seeds, for every (preset, lambda, steps) run with 2+ seeds."""
+    import statistics
+
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["preset"], r["triplet_lambda"], r["max_steps"]), []).append(r)
+    out = []
+    for (preset, lam, steps), rs in groups.items():
+        if len({r["seed"] for r in rs}) < 2:
+            continue
+        em1, em5 = [100 * r["em1"] for r in rs], [100 * r["em5"] for r in rs]
+        out.append({"preset": preset, "lambda": lam, "steps": steps, "seeds": len(rs),
+                    "em1_mean": statistics.mean(em1), "em1_std": statistics.stdev(em1),
+                    "em5_mean": statistics.mean(em5), "em5_std": statistics.stdev(em5)})
+    return out
 
 
 def write_plot(results: dict[str, Any], path: Path) -> None:
