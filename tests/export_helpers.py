@@ -57,17 +57,17 @@ def torch_one_thread():
         yield
 
 
-def train_memoriser(preset_name: str, steps: int | None = None, seed: int = 0):
-    """A CommandModel that has memorised PAIRS (plain AdamW over training_batch/forward)."""
-    from scenic.models import CommandModel, build_model, preset, train_tokenizer
+def train_memoriser(preset_name: str, steps: int | None = None, seed: int = 0, lr: float = 3e-3, **overrides):
+    """A CommandModel that has memorised PAIRS (plain AdamW over training_batch/forward); `overrides` change
+    the preset's backbone fields."""
+    from scenic.models import CommandModel, preset, train_tokenizer
 
     torch.manual_seed(seed)
     tok = train_tokenizer([*PROMPTS, *COMMANDS] * 3, vocab_size=400, min_frequency=2)
-    cfg = preset(preset_name, dropout=0.0)
-    cm = CommandModel(model=build_model(cfg, vocab_size=tok.get_vocab_size()), tokenizer=tok, kind=cfg.kind,
-                      max_prompt_tokens=32, max_command_tokens=48, home_yaml=DEFAULT_HOME_PATH.read_text("utf-8"),
-                      info={"preset": preset_name})
-    opt = torch.optim.AdamW(cm.model.parameters(), lr=3e-3)
+    cfg = preset(preset_name, dropout=0.0, **overrides)
+    cm = CommandModel.create(cfg, tok, home_yaml=DEFAULT_HOME_PATH.read_text("utf-8"), max_prompt_tokens=32,
+                             max_command_tokens=48, info={"preset": preset_name})
+    opt = torch.optim.AdamW(cm.model.parameters(), lr=lr)
     cm.model.train()
     with one_thread():
         # byte-level BPE merges can differ between processes (hash seeds), so train until memorised, not for a

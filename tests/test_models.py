@@ -42,7 +42,9 @@ def test_tokenizer_round_trips_english_chinese_and_unseen_characters(tokenizer):
 
 def test_preset_sizes_are_in_their_bands():
     with torch.device("meta"):  # shapes only: no memory, no initialisation time
-        sizes = {name: count_parameters(build_model(preset(name))) for name in PRESETS}
+        # minilm-warm's size comes from the pretrained folder it loads (tests/test_warm_start.py builds it)
+        sizes = {name: count_parameters(build_model(preset(name))) for name, p in PRESETS.items()
+                 if p.get("encoder_init") is None}
     assert all(n < 200_000_000 for n in sizes.values())
     for kind in ("t5", "llama"):
         assert 100_000 <= sizes[f"{kind}-micro"] <= 500_000

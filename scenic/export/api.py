@@ -123,6 +123,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
         "max_prompt_tokens": cm.max_prompt_tokens, "max_command_tokens": cm.max_command_tokens,
         "special_ids": {"pad": PAD_ID, "eos": EOS_ID, "bos": BOS_ID, "unk": UNK_ID, "sep": SEP_ID},
         "tokenizer": TOKENIZER_FILE, "home": HOME_FILE if cm.home_yaml is not None else None,
+        "prompt_tokenizer": _prompt_tokenizer_entry(cm),
         "opset": config.opset, "graphs": {}, "variants": {},
         "default_variant": config.default_variant or FP32,
     }
@@ -141,6 +142,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 info["variants"][variant]["external_data"] = [f"{variant}/{data}"]
 
         shutil.copyfile(ckpt / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
+        if info["prompt_tokenizer"]:
+            shutil.copyfile(ckpt / info["prompt_tokenizer"]["file"], tmp / info["prompt_tokenizer"]["file"])
         if cm.home_yaml is not None:
             (tmp / HOME_FILE).write_text(cm.home_yaml, encoding="utf-8")
         with steps.stage("exporting FP32 ONNX"):
@@ -162,7 +165,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 tied[FP32] = tied.get(FP32, 0) + share_transposed_twin(tmp / s.file)
             share(FP32)
 
-        codec = PromptCodec(tmp / TOKENIZER_FILE, cm.kind, SpecialIds(**info["special_ids"]), cm.max_prompt_tokens)
+        codec = PromptCodec(tmp / TOKENIZER_FILE, cm.kind, SpecialIds(**info["special_ids"]), cm.max_prompt_tokens,
+                            info["prompt_tokenizer"], tmp)
         if codec.prompt_ids(parity_prompts) != [cm.prompt_ids(p) for p in parity_prompts]:
             raise ScenicError("the runtime tokenizes prompts differently from the checkpoint; cannot export")
 
@@ -226,7 +230,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
 
         with steps.stage("manifest and bundles"):
             files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file() and p.name != MANIFEST)
-            shared = [EXPORT_FILE, TOKENIZER_FILE] + ([HOME_FILE] if cm.home_yaml is not None else [])
+            shared = [EXPORT_FILE, TOKENIZER_FILE] + ([HOME_FILE] if cm.home_yaml is not None else []) + \
+                ([info["prompt_tokenizer"]["file"]] if info["prompt_tokenizer"] else [])
             manifest = make_manifest("export", config, inputs={"checkpoint": folder_hash(ckpt)}, files=files, root=tmp)
             sizes = {n: manifest["files"][n]["bytes"] for n in files}
             manifest.update(
@@ -259,6 +264,16 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     if trt_missing is not None:
         raise TensorRTMissing(f"{trt_missing} (the ONNX export is complete in {out}; no engine was built)")
     return ExportResult(out, manifest)
+
+
+def _prompt_tokenizer_entry(cm) -> dict[str, Any] | None:
+    """export.json's entry for a pretrained encoder's own prompt tokenizer (None: prompts use tokenizer.json)."""
+    if cm.prompt_tokenizer is None:
+        return None
+    from scenic.models.warm_start import PROMPT_TOKENIZER_FILE, special_prompt_ids
+
+    cls_id, sep_id, _ = special_prompt_ids(cm.prompt_tokenizer)
+    return {"file": PROMPT_TOKENIZER_FILE, "cls": cls_id, "sep": sep_id}
 
 
 def _home_entry(cm, tmp: Path) -> dict[str, Any] | None:

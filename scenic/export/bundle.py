@@ -56,7 +56,8 @@ def variant_bundle(root: Path, dest: Path, top: str, variant: str, info: dict[st
     """A bundle of one variant: shared files + the variant's files, with export.json/manifest.json narrowed to it."""
     from scenic.runtime.layout import EXPORT_FILE, MANIFEST_FILE
 
-    shared = [info["tokenizer"]] + ([info["home"]] if info.get("home") else [])
+    shared = [info["tokenizer"]] + ([info["home"]] if info.get("home") else []) + \
+        ([info["prompt_tokenizer"]["file"]] if info.get("prompt_tokenizer") else [])
     files = shared + variant_files
     narrowed = {**info, "variants": {variant: info["variants"][variant]}, "default_variant": variant}
     export_bytes = (json.dumps(narrowed, indent=2) + "\n").encode()

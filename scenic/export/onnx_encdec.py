@@ -1,4 +1,5 @@
-"""Encoder-decoder (T5) to ONNX: an encoder graph and one decoder-with-past graph.
+"""Encoder-decoder (T5, or the warm-started BERT pair of `minilm-warm`) to ONNX: an encoder graph and one
+decoder-with-past graph.
 
 The encoder also emits every decoder layer's cross-attention keys/values (they depend on the prompt only), so a
 single decoder graph serves the first step (past of length 0) and every later one: no decoder weights are stored
@@ -16,6 +17,19 @@ from scenic.export.tracing import GraphSpec, eager_attention, export_module, io_
 from scenic.runtime.layout import DECODER, ENCODER, cross_names, past_names, present_names
 
 
+def _is_t5(model) -> bool:
+    return getattr(model.config, "model_type", None) == "t5"
+
+
+def cross_projections(model) -> list[tuple[torch.nn.Module, torch.nn.Module, int]]:
+    """(key projection, value projection, head size) of every decoder layer's cross-attention."""
+    if _is_t5(model):
+        return [(b.layer[1].EncDecAttention.k, b.layer[1].EncDecAttention.v,
+                 b.layer[1].EncDecAttention.key_value_proj_dim) for b in model.decoder.block]
+    return [(layer.crossattention.self.key, layer.crossattention.self.value,
+             layer.crossattention.self.attention_head_size) for layer in model.decoder.bert.encoder.layer]
+
+
 class EncoderGraph(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
@@ -25,10 +39,9 @@ class EncoderGraph(torch.nn.Module):
         hidden = self.model.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         b, s, _ = hidden.shape
         out = []
-        for block in self.model.decoder.block:
-            attn = block.layer[1].EncDecAttention
-            for proj in (attn.k, attn.v):
-                out.append(proj(hidden).view(b, s, -1, attn.key_value_proj_dim).transpose(1, 2))
+        for key, value, head_size in cross_projections(self.model):
+            for proj in (key, value):
+                out.append(proj(hidden).view(b, s, -1, head_size).transpose(1, 2))
         return tuple(out)
 
 
@@ -45,22 +58,31 @@ class DecoderGraph(torch.nn.Module):
         cross_kv = [(kv[2 * n + 2 * i], kv[2 * n + 2 * i + 1]) for i in range(n)]
         cache = EncoderDecoderCache(DynamicCache(self_kv), DynamicCache(cross_kv))
         b, s = encoder_attention_mask.shape
-        # The cross keys/values come from the cache; T5 only needs a tensor of the right shape here to know that
-        # the layer is cross-attention. It is never read, so it does not appear in the graph.
-        unused = torch.zeros(b, s, self.model.config.d_model, dtype=kv[0].dtype)
+        # The cross keys/values come from the cache; the decoder only needs a tensor of the right shape here to know
+        # that the layer is cross-attention. It is never read, so it does not appear in the graph.
+        width = self.model.config.d_model if _is_t5(self.model) else self.model.config.encoder.hidden_size
+        unused = torch.zeros(b, s, width, dtype=kv[0].dtype)
         out = self.model.decoder(input_ids=decoder_input_ids, encoder_hidden_states=unused,
                                  encoder_attention_mask=encoder_attention_mask, past_key_values=cache, use_cache=True)
-        hidden = out.last_hidden_state
-        if getattr(self.model.config, "scale_decoder_outputs", False):  # as T5ForConditionalGeneration.forward
-            hidden = hidden * (self.model.model_dim ** -0.5)
-        logits = self.model.lm_head(hidden)
+        if _is_t5(self.model):
+            hidden = out.last_hidden_state
+            if getattr(self.model.config, "scale_decoder_outputs", False):  # as T5ForConditionalGeneration.forward
+                hidden = hidden * (self.model.model_dim ** -0.5)
+            logits = self.model.lm_head(hidden)
+        else:  # BertLMHeadModel: its prediction head is part of the decoder
+            logits = out.logits
         present = out.past_key_values.self_attention_cache
         return (logits, *[t for layer in present.layers for t in (layer.keys, layer.values)])
 
 
 def model_info(model) -> dict[str, int]:
     c = model.config
-    return {"num_layers": c.num_decoder_layers, "num_heads": c.num_heads, "head_dim": c.d_kv, "vocab_size": c.vocab_size}
+    if _is_t5(model):
+        return {"num_layers": c.num_decoder_layers, "num_heads": c.num_heads, "head_dim": c.d_kv,
+                "vocab_size": c.vocab_size}
+    d = c.decoder
+    return {"num_layers": d.num_hidden_layers, "num_heads": d.num_attention_heads,
+            "head_dim": d.hidden_size // d.num_attention_heads, "vocab_size": d.vocab_size}
 
 
 def export_encoder_decoder(cm, folder: Path, sub: str, opset: int, example_prompts: list[str]) -> dict[str, GraphSpec]:

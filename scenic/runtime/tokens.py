@@ -29,18 +29,29 @@ class SpecialIds:
 class PromptCodec:
     """Turns prompts into model inputs and generated ids back into command strings."""
 
-    def __init__(self, tokenizer_path: Path, kind: str, special: SpecialIds, max_prompt_tokens: int):
+    def __init__(self, tokenizer_path: Path, kind: str, special: SpecialIds, max_prompt_tokens: int,
+                 prompt_tokenizer: dict | None = None, root: Path | None = None):
+        """`prompt_tokenizer` is export.json's entry for a pretrained encoder's own tokenizer ({file, cls, sep}):
+        prompts are then [cls] ids [sep] in its vocabulary, and only commands use `tokenizer_path`."""
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self.kind = kind
         self.special = special
         self.max_prompt_tokens = max_prompt_tokens
+        self.prompt_tokenizer, self.prompt_wrap = self.tokenizer, None
+        if prompt_tokenizer:
+            self.prompt_tokenizer = Tokenizer.from_file(str(Path(root or tokenizer_path.parent) / prompt_tokenizer["file"]))
+            self.prompt_tokenizer.no_padding()
+            self.prompt_tokenizer.no_truncation()
+            self.prompt_wrap = (int(prompt_tokenizer["cls"]), int(prompt_tokenizer["sep"]))
 
     def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
-        encs = self.tokenizer.encode_batch(list(prompts), add_special_tokens=False)
+        encs = self.prompt_tokenizer.encode_batch(list(prompts), add_special_tokens=False)
         out = []
         for e in encs:
             ids = e.ids[: self.max_prompt_tokens]
-            if self.kind == "encoder-decoder":
+            if self.prompt_wrap is not None:
+                out.append([self.prompt_wrap[0]] + ids + [self.prompt_wrap[1]])
+            elif self.kind == "encoder-decoder":
                 out.append(ids + [self.special.eos])
             else:
                 out.append([self.special.bos] + ids + [self.special.sep])

