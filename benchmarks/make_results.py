@@ -204,8 +204,9 @@ def export_matrix_section(res: Path) -> list[str]:
     return lines + ["", f"First {n} test examples, 5 beams, through the torch-free runtime; reductions against the "
                     f"dense FP32 export ({mb(data['reference']['bytes'])} MB). Aims for 2:4 + INT8: "
                     f"{pct(data['aims']['raw'])} % raw, {pct(data['aims']['bundle'])} % bundled. Made with the "
-                    "current exporter, which stores the tied embedding once (docs/export.md); the paper table's "
-                    "export sizes come from exports made before that change. " + env_line(data.get("environment")) +
+                    "current exporter, which stores the tied embedding once and packs 2:4 weights in the fp32 and "
+                    "int8-dynamic variants (docs/export.md); the paper table's export sizes come from exports made "
+                    "before those changes. " + env_line(data.get("environment")) +
                     ". Details: benchmarks/results/export-matrix/results.md", ""]
 
 

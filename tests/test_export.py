@@ -22,6 +22,7 @@ from scenic.artifacts import sha256_file
 from scenic.config.base import ConfigError, validate_config
 from scenic.export import ExportConfig, export
 from scenic.export.parity import ParityError
+from scenic.export.packed_2to4 import folded_initializers, pack, unpack
 from scenic.export.sparsity import is_2to4
 
 KINDS = ["t5-micro", "llama-micro"]
@@ -75,9 +76,8 @@ def test_tied_embedding_is_stored_once(preset, tmp_path_factory):
     cm, out, result = exported(preset, tmp_path_factory)
     assert cm.model.config.tie_word_embeddings
     variants = json.loads((out / "export.json").read_text())["variants"]
-    # fp16 is converted from the already rewritten FP32 graph, so it has nothing left to rewrite
-    assert result.manifest["tied_tables_stored_once"] == {v: int(v != "fp16") for v in variants}
-    assert not (out / ".quantize-source").exists()
+    assert result.manifest["tied_tables_stored_once"] == {v: 1 for v in variants}
+    assert not (out / ".as-exported").exists()
     vocab, width = cm.model.get_input_embeddings().weight.shape
     for variant, entry in variants.items():
         graph = onnx.load(str(out / entry["files"]["decoder"]), load_external_data=False).graph
@@ -126,22 +126,54 @@ def test_2to4_sparsity_stays_exact_and_shrinks_bundles(tmp_path, tmp_path_factor
                        "pruning": {"sparsity": "2:4", "pattern": "2:4 along the input dimension"}}
         ckpt = save_checkpoint(cm, tmp_path / "ckpt", compression)
         result = export(ckpt, tmp_path / "export", ExportConfig(int8=True, calibration_prompts=12), data=data)
+        unpacked = export(ckpt, tmp_path / "unpacked", ExportConfig(int8=True, calibration_prompts=12,
+                                                                    pack_2to4=False, bundle="none"), data=data)
     m = result.manifest
     assert m["compression"] == compression
     n = m["sparsity"]["source_2to4_weights"]
     assert n == len(masks) > 0
+    # the CPU variants store 2:4 weights packed (TensorRT's QDQ form keeps them as plain constants)
+    # counted per graph (T5's pruned shared embedding is packed in both of its graphs, then stored once); INT8
+    # weights under 8 kB stay dense, since packing saves less than its unpacking nodes cost
+    assert m["packed_2to4_weights"]["fp32"] >= n and 0 < m["packed_2to4_weights"]["int8-dynamic"] < n
+    assert set(m["packed_2to4_weights"]) == {"fp32", "int8-dynamic"}
+    assert unpacked.manifest["packed_2to4_weights"] == {}
     for variant in ("fp32", "int8-dynamic", "int8-qdq"):
         assert m["sparsity"]["variants"][variant] == {"sparse_weights": n, "kept": n, "exact": True}
-        # independent of the exporter's own check: count 2:4 initializers in the graphs
+        # independent of the exporter's own check: count 2:4 weights in the graphs as onnxruntime runs them
+        # (after its constant folding has executed the unpacking ops of a packed graph)
         found = 0
         for rel in json.loads((tmp_path / "export" / "export.json").read_text())["variants"][variant]["files"].values():
-            for init in onnx.load(str(tmp_path / "export" / rel)).graph.initializer:
-                a = numpy_helper.to_array(init)
+            for a in folded_initializers(tmp_path / "export" / rel):
                 found += a.ndim == 2 and (is_2to4(a) or is_2to4(np.ascontiguousarray(a.T)))
         assert found >= n, variant
+        same_outputs = runtime.load(tmp_path / "export", variant=variant).generate(PROMPTS, num_beams=3, num_return=3)
+        assert same_outputs == runtime.load(tmp_path / "unpacked", variant=variant).generate(
+            PROMPTS, num_beams=3, num_return=3), variant
+    def weight_bytes(folder, variant):
+        files = json.loads((folder / "export.json").read_text())["variants"][variant]["files"].values()
+        return sum(numpy_helper.to_array(i).nbytes for rel in files for i in onnx.load(str(folder / rel)).graph.initializer)
+
+    for variant, most in (("fp32", 0.6), ("int8-dynamic", 0.95)):  # values at 1/2, one pattern byte per 4 weights
+        assert weight_bytes(tmp_path / "export", variant) < most * weight_bytes(tmp_path / "unpacked", variant)
     bundles = {v: m["variants"][v]["bundle"]["bytes"] for v in ("fp32", "int8-dynamic")}
     dense_bundles = {v: dense.manifest["variants"][v]["bundle"]["bytes"] for v in ("fp32", "int8-dynamic")}
     assert bundles["fp32"] < dense_bundles["fp32"] and bundles["int8-dynamic"] < dense_bundles["int8-dynamic"]
+
+
+def test_pack_round_trips_and_refuses_dense_weights():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(64, 96)).astype(np.float32)
+    groups = w.reshape(16, 4, 96)
+    keep = np.argsort(rng.random(groups.shape), axis=1)[:, :2, :]
+    mask = np.zeros(groups.shape, dtype=bool)
+    np.put_along_axis(mask, keep, True, axis=1)
+    sparse = (groups * mask).reshape(64, 96)
+    sparse[:4, 0] = 0  # a group with fewer than two non-zeros still packs
+    values, codes = pack(sparse)
+    assert values.shape == (32, 96) and codes.dtype == np.uint8 and codes.max() <= 5
+    assert np.array_equal(unpack(values, codes), sparse)
+    assert pack(w) is None  # dense: not 2:4
 
 
 def test_trt_without_tensorrt_fails_clearly_and_keeps_onnx(tmp_path, tmp_path_factory):

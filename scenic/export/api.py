@@ -17,7 +17,8 @@ from scenic.runtime.layout import (
 )
 
 COMPRESSION_FILE = "compression.json"
-QUANTIZE_SOURCE = ".quantize-source"  # scratch inside the export's temporary folder, removed before the manifest
+AS_EXPORTED = ".as-exported"  # scratch inside the export's temporary folder, removed before the manifest
+PACKED_VARIANTS = (FP32, INT8_DYNAMIC)  # the CPU forms; TensorRT wants 2:4 weights as plain constants
 BUNDLES_DIR = "bundles"
 
 VARIANT_NOTES = {
@@ -83,6 +84,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     from scenic.export.parity import check, compare
     from scenic.export.prompts import parity_and_calibration_prompts
     from scenic.export.shared_weights import share_identical_initializers
+    from scenic.export.packed_2to4 import pack_graph
     from scenic.export.tied_embedding import gather_embedding_from_head, share_transposed_twin
     from scenic.export.sparsity import check_graphs, claims_2to4, sparse_weights
     from scenic.export.trt import TensorRTMissing, build_engines, tensorrt_module
@@ -133,7 +135,15 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     parity: dict[str, Any] = {}
     sparsity: dict[str, Any] = {}
     tied: dict[str, int] = {}  # variant -> tied tables now stored once (see export/tied_embedding.py)
+    packed: dict[str, int] = {}  # variant -> 2:4 weights stored packed (see export/packed_2to4.py)
     with _Steps(stages, progress) as steps, atomic_dir(out) as tmp:
+
+        def finish(variant: str, path: Path, from_quantizer: bool) -> None:
+            """Store the tied embedding once, and pack 2:4 weights in the CPU variants."""
+            rewrite = gather_embedding_from_head if from_quantizer else share_transposed_twin
+            tied[variant] = tied.get(variant, 0) + rewrite(path)
+            if sparse and config.pack_2to4 and variant in PACKED_VARIANTS:
+                packed[variant] = packed.get(variant, 0) + pack_graph(path)
 
         def share(variant: str) -> None:
             paths = [tmp / rel for rel in info["variants"][variant]["files"].values()]
@@ -156,13 +166,13 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
             info.update(model_info(cm.model))
             info["graphs"] = {g: {"inputs": s.inputs, "outputs": s.outputs} for g, s in specs.items()}
             info["variants"][FP32] = {"files": {g: s.file for g, s in specs.items()}, "note": VARIANT_NOTES[FP32]}
-            # the quantizer must see the tied head as a constant weight, so INT8 starts from the graphs as exported
-            quantize_from = {g: tmp / QUANTIZE_SOURCE / g for g in specs}
+            # the other variants start from the graphs as exported: the quantizer only quantizes a MatMul whose
+            # weight is a constant, and the FP16 converter knows nothing of the packing subgraph
+            as_exported = {g: tmp / AS_EXPORTED / g for g in specs}
+            (tmp / AS_EXPORTED).mkdir()
             for g, s in specs.items():
-                if config.int8:
-                    quantize_from[g].parent.mkdir(exist_ok=True)
-                    shutil.copyfile(tmp / s.file, quantize_from[g])
-                tied[FP32] = tied.get(FP32, 0) + share_transposed_twin(tmp / s.file)
+                shutil.copyfile(tmp / s.file, as_exported[g])
+                finish(FP32, tmp / s.file, from_quantizer=False)
             share(FP32)
 
         codec = PromptCodec(tmp / TOKENIZER_FILE, cm.kind, SpecialIds(**info["special_ids"]), cm.max_prompt_tokens,
@@ -189,9 +199,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 files = {}
                 for graph, rel in fp32_files.items():
                     dst = f"{variant}/{Path(rel).name}"
-                    make(graph, quantize_from[graph] if quantized else tmp / rel, tmp / dst)
-                    tied[variant] = tied.get(variant, 0) + (gather_embedding_from_head(tmp / dst) if quantized
-                                                            else share_transposed_twin(tmp / dst))
+                    make(graph, as_exported[graph], tmp / dst)
+                    finish(variant, tmp / dst, from_quantizer=quantized)
                     files[graph] = dst
                 info["variants"][variant] = {"files": files, "note": VARIANT_NOTES[variant]}
                 share(variant)
@@ -213,7 +222,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 chunk = calib_prompts[start:start + config.calibration_batch]
                 greedy(calib, [cm.prompt_ids(p) for p in chunk], cm.max_command_tokens, EOS_ID)
             derive(INT8_QDQ, lambda g, src, dst: quantize_int8_qdq(src, dst, feeds[g]), quantized=True)
-        shutil.rmtree(tmp / QUANTIZE_SOURCE, ignore_errors=True)
+        shutil.rmtree(tmp / AS_EXPORTED, ignore_errors=True)
 
         for variant in variants:
             write_json_atomic(tmp / variant / EXPORT_FILE,
@@ -246,6 +255,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                 parity=parity,
                 sparsity={"source_2to4_weights": len(sparse), "variants": sparsity},
                 tied_tables_stored_once=tied,
+                packed_2to4_weights=packed,
                 trt=trt_report,
                 variants={v: {"files": _variant_dir_files(tmp, v), "note": VARIANT_NOTES[v],
                               "raw_bytes": sum(sizes[n] for n in shared + _variant_dir_files(tmp, v))}

@@ -15,6 +15,7 @@ class ExportConfig(StrictModel):
     onnx: bool = True  # ONNX is what every other form is built from; kept as a flag for the CLI's explicitness
     int8: bool = False  # adds int8-dynamic (CPU) and int8-qdq (static, calibrated: the form TensorRT consumes)
     fp16: bool = False  # adds an fp16 ONNX variant and asks TensorRT for FP16 kernels
+    pack_2to4: bool = True  # store 2:4 weights packed in the fp32 and int8-dynamic variants (0.75 of their size)
     trt: bool = False  # build TensorRT engines (needs the tensorrt package; see docs/deploy-jetson.md)
     opset: int = Field(17, ge=14, le=21)
     # parity: FP32 must match PyTorch logits within this absolute tolerance at every decoding step

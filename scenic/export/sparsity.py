@@ -51,11 +51,14 @@ def claims_2to4(compression: dict[str, Any] | None) -> bool:
 
 
 def _initializer_zero_masks(paths: list[Path]) -> list[np.ndarray]:
+    """Zero masks of the 2-D weights each graph runs with: for a packed graph, as onnxruntime unpacks them."""
+    from scenic.export.packed_2to4 import folded_initializers, is_packed
+
     masks = []
     for path in paths:
-        for init in onnx.load(str(path), load_external_data=True).graph.initializer:
-            if len(init.dims) == 2 and init.dims[0] * init.dims[1] >= 16:
-                masks.append(numpy_helper.to_array(init) == 0)
+        arrays = folded_initializers(path) if is_packed(path) else \
+            [numpy_helper.to_array(i) for i in onnx.load(str(path), load_external_data=True).graph.initializer]
+        masks += [a == 0 for a in arrays if a.ndim == 2 and a.size >= 16]
     return masks
 
 
