@@ -142,7 +142,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
             """Store the tied embedding once, and pack 2:4 weights in the CPU variants."""
             rewrite = gather_embedding_from_head if from_quantizer else share_transposed_twin
             tied[variant] = tied.get(variant, 0) + rewrite(path)
-            if sparse and config.pack_2to4 and variant in PACKED_VARIANTS:
+            trt_source = config.trt and variant == FP32 and not config.fp16  # TensorRT builds from it: keep it plain
+            if sparse and config.pack_2to4 and variant in PACKED_VARIANTS and not trt_source:
                 packed[variant] = packed.get(variant, 0) + pack_graph(path)
 
         def share(variant: str) -> None:
