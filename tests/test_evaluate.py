@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import torch
@@ -11,6 +10,7 @@ import torch
 from scenic import ScenicError
 from scenic.evaluate import compute_report, evaluate, normalize_command, write_report
 from tiny_data import make_memorise_dataset
+from cli_helpers import run_cli
 
 ON = 'HassTurnOn name="Kettle"'
 LIGHT = 'HassLightSet area="Kitchen" brightness=40'
@@ -130,17 +130,6 @@ def test_evaluate_errors(trained, tmp_path):
         evaluate(tmp_path / "nope", data_dir=data, progress=False)
     with pytest.raises(ScenicError, match="not a SCENIC checkpoint"):
         evaluate(data, data_dir=data, progress=False)
-
-
-def run_cli(monkeypatch, *args) -> int:
-    from scenic.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["scenic", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
 
 
 def test_cli_evaluate(trained, tmp_path, monkeypatch, capsys):

@@ -8,19 +8,14 @@ import torch
 from scenic import ScenicError
 from scenic.models import PRESETS, CommandModel, build_model, count_parameters, preset, train_tokenizer
 from scenic.models.tokenizer import EOS_ID, SEP_ID, decode, encode
+from export_helpers import torch_one_thread  # noqa: F401 (a fixture)
 
 TEXTS = ["turn on the kitchen light", "打开客厅的灯", "把卧室的空调调到二十一度", "set the study to 40%",
          'HassTurnOn area="Kitchen" domain="light"', 'HassLightSet area="客厅" brightness=40',
          "close the garage door", "关闭车库门"] * 4
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Micro models gain nothing from intra-op threads, and on a shared 2-core machine they lose a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")  # micro models lose a lot to threads on 2 cores
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import torch
@@ -13,15 +12,11 @@ from scenic.models import CommandModel
 from scenic.train import Batch, BatchSource, LoopConfig, TrainConfig, train, train_loop, triplet_loss
 from scenic.train.data import load_split
 from tiny_data import make_dataset, make_memorise_dataset
+from export_helpers import torch_one_thread  # noqa: F401 (a fixture)
+from cli_helpers import run_cli
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Micro models gain nothing from intra-op threads, and on a shared 2-core machine they lose a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")  # micro models lose a lot to threads on 2 cores
 
 
 @pytest.fixture(scope="module")
@@ -165,17 +160,6 @@ def test_train_loop_hook_and_existing_model(data, tmp_path):
 
 
 # ---- CLI -------------------------------------------------------------------------------------------------------
-def run_cli(monkeypatch, *args) -> int:
-    from scenic.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["scenic", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
-
-
 def test_cli_train_errors_and_success(data, tmp_path, monkeypatch, capsys):
     assert run_cli(monkeypatch, "train", "--data", tmp_path / "nope", "--out", tmp_path / "o") == 2
     assert "no such dataset folder" in capsys.readouterr().err
