@@ -132,7 +132,8 @@ def e_n(exports: dict) -> str:
 def training_section(res: Path) -> list[str]:
     out = []
     for name, title in (("train", "English default home (test = unseen phrasing templates)"),
-                        ("train-zh", "Imported scenic-zh (test = held-out prompts)")):
+                        ("train-zh", "Imported scenic-zh (test = held-out prompts)"),
+                        ("warm-probe-cpu", "CPU probe of the warm-start preset (not a result for the target)")):
         data = load(res / name / "results.json")
         if data is None:
             out += [f"### {title}", "", NM, ""]
