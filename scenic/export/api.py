@@ -14,6 +14,7 @@ from scenic.artifacts import MANIFEST, atomic_dir, folder_hash, make_manifest, r
 from scenic.export.config import ExportConfig
 from scenic.runtime.layout import (
     EXPORT_FILE, FORMAT, FORMAT_VERSION, FP16, FP32, HOME_FILE, INT8_DYNAMIC, INT8_QDQ, TOKENIZER_FILE, VARIANT_FORMAT,
+    shared_files,
 )
 
 COMPRESSION_FILE = "compression.json"
@@ -87,7 +88,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     from scenic.export.packed_2to4 import pack_graph
     from scenic.export.tied_embedding import gather_embedding_from_head, share_transposed_twin
     from scenic.export.sparsity import check_graphs, claims_2to4, sparse_weights
-    from scenic.export.trt import TensorRTMissing, build_engines, tensorrt_module
+    from scenic.export.trt import TensorRTMissing, build_engines, engine_plans, tensorrt_module
     from scenic.models import CommandModel
     from scenic.models.tokenizer import BOS_ID, EOS_ID, PAD_ID, SEP_ID, UNK_ID
     from scenic.runtime.session import make_runner
@@ -134,6 +135,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
                           f"(exporting: {', '.join(variants)})")
     parity: dict[str, Any] = {}
     sparsity: dict[str, Any] = {}
+    # TensorRT finds 2:4 weights for its sparse tactics in plain constants: the variants it builds from stay unpacked
+    trt_sources = {v for _, v, _ in engine_plans(variants, fp16=config.fp16, int8=config.int8)} if config.trt else set()
     tied: dict[str, int] = {}  # variant -> tied tables now stored once (see export/tied_embedding.py)
     packed: dict[str, int] = {}  # variant -> 2:4 weights stored packed (see export/packed_2to4.py)
     with _Steps(stages, progress) as steps, atomic_dir(out) as tmp:
@@ -142,8 +145,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
             """Store the tied embedding once, and pack 2:4 weights in the CPU variants."""
             rewrite = gather_embedding_from_head if from_quantizer else share_transposed_twin
             tied[variant] = tied.get(variant, 0) + rewrite(path)
-            trt_source = config.trt and variant == FP32 and not config.fp16  # TensorRT builds from it: keep it plain
-            if sparse and config.pack_2to4 and variant in PACKED_VARIANTS and not trt_source:
+            if sparse and config.pack_2to4 and variant in PACKED_VARIANTS and variant not in trt_sources:
                 packed[variant] = packed.get(variant, 0) + pack_graph(path)
 
         def share(variant: str) -> None:
@@ -240,8 +242,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
 
         with steps.stage("manifest and bundles"):
             files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file() and p.name != MANIFEST)
-            shared = [EXPORT_FILE, TOKENIZER_FILE] + ([HOME_FILE] if cm.home_yaml is not None else []) + \
-                ([info["prompt_tokenizer"]["file"]] if info["prompt_tokenizer"] else [])
+            shared = [EXPORT_FILE, *shared_files(info)]
             manifest = make_manifest("export", config, inputs={"checkpoint": folder_hash(ckpt)}, files=files, root=tmp)
             sizes = {n: manifest["files"][n]["bytes"] for n in files}
             manifest.update(

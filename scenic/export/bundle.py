@@ -54,11 +54,9 @@ def write_bundle(root: Path, dest: Path, top: str, files: list[str], extra: dict
 def variant_bundle(root: Path, dest: Path, top: str, variant: str, info: dict[str, Any], manifest: dict[str, Any],
                    variant_files: list[str], fmt: str, level: int) -> dict[str, Any]:
     """A bundle of one variant: shared files + the variant's files, with export.json/manifest.json narrowed to it."""
-    from scenic.runtime.layout import EXPORT_FILE, MANIFEST_FILE
+    from scenic.runtime.layout import EXPORT_FILE, MANIFEST_FILE, shared_files
 
-    shared = [info["tokenizer"]] + ([info["home"]] if info.get("home") else []) + \
-        ([info["prompt_tokenizer"]["file"]] if info.get("prompt_tokenizer") else [])
-    files = shared + variant_files
+    files = shared_files(info) + variant_files
     narrowed = {**info, "variants": {variant: info["variants"][variant]}, "default_variant": variant}
     export_bytes = (json.dumps(narrowed, indent=2) + "\n").encode()
     listed = {name: manifest["files"][name] for name in files}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from scenic import ScenicError
 
@@ -128,18 +128,24 @@ def _sparse_report(trt, logger, plan) -> dict[str, Any]:
             "sparse_log_picked": picked, "sparse_layers_inspector": inspected}
 
 
+def engine_plans(variants: Sequence[str], *, fp16: bool, int8: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    """(engine name, ONNX variant it is built from, builder flags) for the variants an export has."""
+    plans = []
+    if fp16 and "fp16" in variants:
+        plans.append(("fp16", "fp16", {"strongly_typed": True}))
+    else:
+        plans.append(("fp32", "fp32", {}))
+    if int8 and "int8-qdq" in variants:
+        plans.append(("int8", "int8-qdq", {"int8": True, "fp16": fp16}))
+    return plans
+
+
 def build_engines(folder: Path, info: dict[str, Any], *, fp16: bool, int8: bool, sparse: bool, max_batch: int,
                   workspace_mb: int) -> dict[str, Any]:
     """Engines under `folder/trt/` for the variants present; returns the report for the manifest."""
     trt = tensorrt_module()
     ranges = profile_ranges(info, max_batch)
-    plans = []  # (engine name, variant, flags)
-    if fp16 and "fp16" in info["variants"]:
-        plans.append(("fp16", "fp16", {"strongly_typed": True}))
-    else:
-        plans.append(("fp32", "fp32", {}))
-    if int8 and "int8-qdq" in info["variants"]:
-        plans.append(("int8", "int8-qdq", {"int8": True, "fp16": fp16}))
+    plans = engine_plans(list(info["variants"]), fp16=fp16, int8=int8)
     engines: dict[str, Any] = {}
     for name, variant, flags in plans:
         for graph, rel in info["variants"][variant]["files"].items():

@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 
 from scenic import ScenicError
 from scenic.models.tokenizer import BOS_ID, EOS_ID, PAD_ID
+from scenic.runtime.tokens import load_prompt_tokenizer  # the runtime reads exports with the same rule
 
 PROMPT_TOKENIZER_FILE = "prompt_tokenizer.json"  # beside tokenizer.json (the command tokenizer) in a checkpoint
 
@@ -43,14 +44,6 @@ def resolve_encoder_init(spec: str) -> Path:
 
 def prompt_tokenizer(spec: str) -> Tokenizer:
     return load_prompt_tokenizer(resolve_encoder_init(spec) / "tokenizer.json")
-
-
-def load_prompt_tokenizer(path: Path) -> Tokenizer:
-    """The tokenizer without its shipped padding/truncation settings: CommandModel pads and truncates itself."""
-    tok = Tokenizer.from_file(str(path))
-    tok.no_padding()
-    tok.no_truncation()
-    return tok
 
 
 def build_warm_encoder_decoder(cfg, vocab_size: int):

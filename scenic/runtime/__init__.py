@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scenic.runtime.errors import ExportFormatError, ExportIntegrityError
-from scenic.runtime.layout import EXPORT_FILE, FORMAT, FORMAT_VERSION, VARIANT_FORMAT
+from scenic.runtime.layout import EXPORT_FILE, FORMAT, FORMAT_VERSION, VARIANT_FORMAT, shared_files
 from scenic.runtime.predictor import Prediction, Predictor
 
 __all__ = ["load", "read_export_info", "find_latest_export", "Predictor", "Prediction", "ExportFormatError",
@@ -66,11 +66,7 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
         raise ExportFormatError(f"{root}: no variant '{variant}' (this export has: {', '.join(variants) or 'none'})")
     graphs = variants[variant]["files"]
     manifest = read_manifest(root)
-    names = [EXPORT_FILE, info["tokenizer"], *graphs.values(), *variants[variant].get("external_data", [])]
-    if info.get("home"):
-        names.append(info["home"])
-    if info.get("prompt_tokenizer"):
-        names.append(info["prompt_tokenizer"]["file"])
+    names = [EXPORT_FILE, *shared_files(info), *graphs.values(), *variants[variant].get("external_data", [])]
     if verify:
         verify_files(root, manifest, names)
     home_obj = home

@@ -19,6 +19,13 @@ VARIANTS = (FP32, FP16, INT8_DYNAMIC, INT8_QDQ)
 ENCODER, DECODER = "encoder", "decoder"
 
 
+def shared_files(info: dict) -> list[str]:
+    """The files every variant of an export needs besides its graphs and export.json: the command tokenizer, the
+    home and a pretrained encoder's prompt tokenizer, where the export has them."""
+    return [info["tokenizer"]] + ([info["home"]] if info.get("home") else []) + \
+        ([info["prompt_tokenizer"]["file"]] if info.get("prompt_tokenizer") else [])
+
+
 def cross_names(layers: int) -> list[str]:
     """Cross-attention keys/values: computed once by the encoder graph, read by every decoder step."""
     return [f"cross.{i}.{t}" for i in range(layers) for t in ("key", "value")]

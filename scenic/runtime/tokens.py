@@ -13,6 +13,14 @@ from typing import Iterable, Sequence
 from tokenizers import Tokenizer
 
 
+def load_prompt_tokenizer(path: Path) -> Tokenizer:
+    """A pretrained encoder's tokenizer without its shipped padding/truncation: callers pad and truncate themselves."""
+    tok = Tokenizer.from_file(str(path))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
 @dataclass(frozen=True)
 class SpecialIds:
     pad: int
@@ -39,9 +47,7 @@ class PromptCodec:
         self.max_prompt_tokens = max_prompt_tokens
         self.prompt_tokenizer, self.prompt_wrap = self.tokenizer, None
         if prompt_tokenizer:
-            self.prompt_tokenizer = Tokenizer.from_file(str(Path(root or tokenizer_path.parent) / prompt_tokenizer["file"]))
-            self.prompt_tokenizer.no_padding()
-            self.prompt_tokenizer.no_truncation()
+            self.prompt_tokenizer = load_prompt_tokenizer(Path(root or tokenizer_path.parent) / prompt_tokenizer["file"])
             self.prompt_wrap = (int(prompt_tokenizer["cls"]), int(prompt_tokenizer["sep"]))
 
     def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
