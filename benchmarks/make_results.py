@@ -145,14 +145,9 @@ def training_section(res: Path) -> list[str]:
             out.append(f"| {r['name']} | {r['parameters'] / 1e6:.2f}M | {r['triplet_lambda']:g} | {r['max_steps']} | "
                        f"{r['train_seconds']:.0f} | {pct(r['em1'], 2)} | {pct(r['em5'], 2)} | "
                        f"{pct(r['validity'], 2)} | {gpu} |")
-        from train_matrix import seed_summary
+        from train_matrix import seed_summary_markdown
 
-        summary = seed_summary(data["runs"])
-        if summary:
-            out += ["", "Across seeds (mean ± sample std, test %):", "", "| preset | lambda | steps | seeds | EM@1 | EM@5 |",
-                    "|---|---|---|---|---|---|"]
-            out += [f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {g['seeds']} | {g['em1_mean']:.2f} ± "
-                    f"{g['em1_std']:.2f} | {g['em5_mean']:.2f} ± {g['em5_std']:.2f} |" for g in summary]
+        out += seed_summary_markdown(data["runs"])
         out += [""] + [f"- {n}" for n in data.get("notes", [])] + ["", f"Details: benchmarks/results/{name}/results.md", ""]
     return out
 

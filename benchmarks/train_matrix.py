@@ -125,12 +125,7 @@ def to_markdown(results: dict[str, Any]) -> str:
                  _pct(r["validity"]), _pct(r["semantic"])]
         cells += [_pct(r["per_category"].get(c, {}).get("em1")) for c in cats]
         lines.append("| " + " | ".join(cells) + " |")
-    summary = seed_summary(rows)
-    if summary:
-        lines += ["", "Across seeds (mean ± sample std, test %):", "",
-                  "| preset | lambda | steps | seeds | EM@1 | EM@5 |", "|---|---|---|---|---|---|"]
-        lines += [f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {g['seeds']} | {g['em1_mean']:.2f} ± "
-                  f"{g['em1_std']:.2f} | {g['em5_mean']:.2f} ± {g['em5_std']:.2f} |" for g in summary]
+    lines += seed_summary_markdown(rows)
     if results.get("skipped"):
         lines += ["", "Not finished (time budget, memory or divergence; see the notes and logs): " + ", ".join(results["skipped"])]
     lines += [f"- {n}" for n in [""] + results.get("notes", []) if n] if results.get("notes") else []
@@ -154,6 +149,17 @@ def seed_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "em1_mean": statistics.mean(em1), "em1_std": statistics.stdev(em1),
                     "em5_mean": statistics.mean(em5), "em5_std": statistics.stdev(em5)})
     return out
+
+
+def seed_summary_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """The across-seed table (preceded by a blank line), or nothing when no configuration has 2+ seeds."""
+    summary = seed_summary(rows)
+    if not summary:
+        return []
+    return ["", "Across seeds (mean ± sample std, test %):", "", "| preset | lambda | steps | seeds | EM@1 | EM@5 |",
+            "|---|---|---|---|---|---|"] + [
+        f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {g['seeds']} | {g['em1_mean']:.2f} ± {g['em1_std']:.2f} "
+        f"| {g['em5_mean']:.2f} ± {g['em5_std']:.2f} |" for g in summary]
 
 
 def write_plot(results: dict[str, Any], path: Path) -> None:
