@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from scenic import ScenicError
-from scenic.evaluate import compute_report, evaluate, normalize_command, write_report
+from scenic.evaluate import compute_report, evaluate, normalize_command, write_predictions, write_report
 from tiny_data import make_memorise_dataset
 from cli_helpers import run_cli
 
@@ -91,6 +91,20 @@ def test_write_report_json_and_markdown(home, tmp_path):
     assert "| EM@1 | 50.00% |" in md and "| indirect | 1 | 0.00%" in md and "### value" in md
 
 
+def test_write_predictions_keeps_every_example_with_its_beams_and_outcome(home, tmp_path):
+    records = [rec(ON, prompt="kettle on"), rec(LIGHT, "indirect", prompt="bright kitchen")]
+    preds = [[ON, LIGHT], ['HassLightSet area="Kitchen" brightness=41', LIGHT]]
+    rows: list = []
+    compute_report(records, preds, home, rows_out=rows)
+    path = write_predictions(rows, preds, tmp_path / "sub" / "predictions.jsonl")
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["prompt"] for x in lines] == ["kettle on", "bright kitchen"]
+    assert lines[0] == {"prompt": "kettle on", "gold": ON, "category": "direct", "em1": True, "em5": True,
+                        "error": None, "predictions": [ON, LIGHT]}
+    assert (lines[1]["em1"], lines[1]["em5"], lines[1]["error"]) == (False, True, "value")
+    assert lines[1]["predictions"][1] == LIGHT
+
+
 # ---- end to end with a real trained micro model -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -135,8 +149,12 @@ def test_evaluate_errors(trained, tmp_path):
 def test_cli_evaluate(trained, tmp_path, monkeypatch, capsys):
     data, ck = trained
     out = tmp_path / "rep.json"
-    assert run_cli(monkeypatch, "evaluate", ck, "--data", data, "--out", out, "--beams", 3, "--quiet") == 0
+    preds = tmp_path / "preds.jsonl"
+    assert run_cli(monkeypatch, "evaluate", ck, "--data", data, "--out", out, "--beams", 3, "--quiet",
+                   "--predictions", preds) == 0
     assert json.loads(out.read_text())["em1"] == 1.0 and (tmp_path / "rep.md").is_file()
+    lines = [json.loads(x) for x in preds.read_text().splitlines()]
+    assert len(lines) == 8 and all(x["em1"] and len(x["predictions"]) == 3 for x in lines)
     assert "EM@1 100.00%" in capsys.readouterr().out
     assert run_cli(monkeypatch, "evaluate", ck, "--file", tmp_path / "none.jsonl") == 2
     assert "none.jsonl: no such file" in capsys.readouterr().err

@@ -39,6 +39,8 @@ def register(app: typer.Typer) -> None:
         split: Optional[str] = typer.Option(None, "--split", help="train, val or test (default test)."),
         file: Optional[Path] = typer.Option(None, "--file", help="Any JSONL with prompt, command (, category)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the report here (JSON, plus .md beside it)."),
+        predictions: Optional[Path] = typer.Option(
+            None, "--predictions", help="Also write every example's beams and outcome here (JSONL)."),
         beams: Optional[int] = typer.Option(None, "--beams", help="Beam width (default 5)."),
         batch_size: Optional[int] = typer.Option(None, "--batch-size"),
         limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N examples."),
@@ -53,7 +55,10 @@ def register(app: typer.Typer) -> None:
         cfg = build_config(EvaluateConfig, "evaluate", recipe, {
             "split": split, "beams": beams, "batch_size": batch_size, "limit": limit, "device": device,
         }, overrides)
-        report = run_evaluate(model, data_dir=data, file=file, config=cfg, progress=not quiet)
+        report = run_evaluate(model, data_dir=data, file=file, config=cfg, progress=not quiet,
+                              predictions_out=predictions)
         print_summary(report)
+        if predictions is not None:
+            echo_done("predictions", predictions)
         if out is not None:
             echo_done("report", write_report(report, out))

@@ -92,15 +92,18 @@ def score_one(record: dict[str, Any], predictions: Sequence[str], home=None) -> 
 
 
 def compute_report(records: Sequence[dict[str, Any]], predictions: Sequence[Sequence[str]], home=None,
-                   max_examples: int = 10) -> dict[str, Any]:
+                   max_examples: int = 10, rows_out: list | None = None) -> dict[str, Any]:
     """Metrics for `predictions[i]` (best first) against `records[i]["command"]`.
 
     Validity = the top-1 parses and, when `home` is given, passes `validate` against it; semantic = the top-1's calls
     equal the gold's as a multiset (slot order ignored). Both are None for opaque (non-parseable) golds.
+    `rows_out`, when given, receives the per-example outcomes (for `write_predictions`).
     """
     if len(records) != len(predictions):
         raise ValueError(f"{len(records)} records but {len(predictions)} predictions")
     rows = [score_one(r, p, home) for r, p in zip(records, predictions)]
+    if rows_out is not None:
+        rows_out.extend(rows)
     report = _summary(rows)
     report["validity_against_home"] = home is not None
     report["opaque"] = sum(r["valid"] is None for r in rows)

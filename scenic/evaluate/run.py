@@ -106,8 +106,11 @@ def predict(predictor: Predictor, prompts: Sequence[str], beams: int, num_return
 def evaluate(model_or_path: Any, data_dir: str | Path | None = None, split: str = "test",
              file: str | Path | None = None, beams: int = 5, num_return: int | None = None, batch_size: int = 64,
              limit: int | None = None, device: str = "auto", progress: bool = True, max_examples: int = 10,
-             config: EvaluateConfig | None = None) -> dict[str, Any]:
-    """Evaluate a model (folder or loaded predictor) on a dataset split or a JSONL file; returns the report dict."""
+             config: EvaluateConfig | None = None, predictions_out: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate a model (folder or loaded predictor) on a dataset split or a JSONL file; returns the report dict.
+
+    `predictions_out`: also write every example's beams and outcome there (JSONL), for error analysis.
+    """
     if config is not None:
         split, beams, num_return, batch_size = config.split, config.beams, config.num_return, config.batch_size
         limit, device, max_examples = config.limit, config.device, config.max_examples
@@ -124,7 +127,13 @@ def evaluate(model_or_path: Any, data_dir: str | Path | None = None, split: str 
     t0 = time.perf_counter()
     predictions = predict(predictor, [r["prompt"] for r in records], beams, num_return, batch_size, progress)
     seconds = time.perf_counter() - t0
-    report = compute_report(records, predictions, _home_for(predictor, data_dir), max_examples=max_examples)
+    rows: list[dict[str, Any]] = []
+    report = compute_report(records, predictions, _home_for(predictor, data_dir), max_examples=max_examples,
+                            rows_out=rows)
+    if predictions_out is not None:
+        from scenic.evaluate.report import write_predictions
+
+        write_predictions(rows, predictions, predictions_out)
     info = getattr(predictor, "info", None)
     report["settings"] = {
         "model": str(model_or_path) if is_path else type(predictor).__name__,
