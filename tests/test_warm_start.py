@@ -3,6 +3,8 @@ decoder from scratch. A tiny random BERT folder stands in for all-MiniLM-L6-v2, 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -81,3 +83,24 @@ def test_exports_and_runs_without_torch_with_its_prompt_tokenizer(warm, tmp_path
         assert [r[0] for r in predictor.generate(PROMPTS)] == COMMANDS, variant
     beams = runtime.load(tmp_path / "export").generate(PROMPTS, num_beams=3, num_return=3)
     assert beams == cm.generate(PROMPTS, num_beams=3, num_return=3)
+
+
+def test_prompts_the_encoder_cannot_read_are_refused_before_training(bert_folder, tmp_path):
+    """Chinese prompts through an English WordPiece vocabulary are mostly [UNK]: a clear error, no checkpoint."""
+    from scenic.models.warm_start import check_prompt_coverage
+    from scenic.train import TrainConfig, train
+
+    tok = Tokenizer.from_file(str(bert_folder / "tokenizer.json"))
+    assert check_prompt_coverage(tok, PROMPTS) < 0.05
+    zh = write_dataset(tmp_path / "zh")
+    for split in ("train", "val", "test"):
+        path = zh / f"{split}.jsonl"
+        rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+        path.write_text("".join(json.dumps({**r, "prompt": "请打开厨房的灯" + str(i)}, ensure_ascii=False) + "\n"
+                                for i, r in enumerate(rows)), encoding="utf-8")
+    cfg = TrainConfig(data=zh, out=tmp_path / "ck", preset="minilm-warm", max_steps=2, batch_size=2, device="cpu",
+                      backbone={"encoder_init": str(bert_folder), "d_model": 32, "d_ff": 64, "num_heads": 2,
+                                "num_layers": 2, "num_decoder_layers": 1, "max_positions": 64})
+    with pytest.raises(ScenicError, match=r"vocabulary does not cover these prompts: \d+% of their tokens are \[UNK\]"):
+        train(cfg, progress=False)
+    assert not (tmp_path / "ck" / "manifest.json").exists()

@@ -68,6 +68,34 @@ def build_warm_encoder_decoder(cfg, vocab_size: int):
     return model
 
 
+MAX_UNKNOWN_SHARE = 0.05  # MiniLM: no [UNK] on our English prompts, most tokens [UNK] on scenic-zh (Chinese)
+
+
+def check_prompt_coverage(tok: Tokenizer, prompts: list[str], sample: int = 2000) -> float:
+    """Refuse data the pretrained encoder cannot read: its vocabulary is fixed, so words it lacks all become [UNK].
+
+    all-MiniLM-L6-v2's English WordPiece maps most Chinese characters to [UNK]; training on such prompts would spend a
+    GPU run on a model that cannot tell them apart. Returns the [UNK] share of the first `sample` prompts' tokens.
+    """
+    unk = tok.token_to_id("[UNK]")
+    total = unknown = 0
+    missing: dict[str, int] = {}
+    for text in prompts[:sample]:
+        enc = tok.encode(text, add_special_tokens=False)
+        total += len(enc.ids)
+        for i, (a, b) in zip(enc.ids, enc.offsets):
+            if i == unk:
+                unknown += 1
+                missing[text[a:b]] = missing.get(text[a:b], 0) + 1
+    share = unknown / max(total, 1)
+    if share > MAX_UNKNOWN_SHARE:
+        top = ", ".join(repr(w) for w, _ in sorted(missing.items(), key=lambda kv: -kv[1])[:5])
+        raise ScenicError(f"the pretrained encoder's vocabulary does not cover these prompts: {100 * share:.0f}% of "
+                          f"their tokens are [UNK] (most often {top}); train a preset from scratch instead (e.g. "
+                          "llama-tiny), whose tokenizer is trained on the data")
+    return share
+
+
 def special_prompt_ids(tok: Tokenizer) -> tuple[int, int, int]:
     """(cls, sep, pad) of a BERT WordPiece tokenizer: a prompt is [CLS] ids [SEP], padded with [PAD]."""
     ids = [tok.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")]

@@ -120,9 +120,15 @@ def build_command_model(config: TrainConfig, data: Path, rows_for_tokenizer: lis
     else:
         texts = [r[k] for r in rows_for_tokenizer for k in ("prompt", "command")]
         tok = train_tokenizer(texts, vocab_size=backbone.vocab_size)
-    return CommandModel.create(backbone, tok, home_yaml=home_yaml, max_prompt_tokens=config.max_prompt_tokens,
-                               max_command_tokens=config.max_command_tokens,
-                               info={"preset": config.preset, "backbone": backbone.model_dump(mode="json")})
+    cm = CommandModel.create(backbone, tok, home_yaml=home_yaml, max_prompt_tokens=config.max_prompt_tokens,
+                             max_command_tokens=config.max_command_tokens,
+                             info={"preset": config.preset, "backbone": backbone.model_dump(mode="json")})
+    if cm.prompt_tokenizer is not None:
+        from scenic.models.warm_start import check_prompt_coverage
+
+        cm.info["prompt_unknown_share"] = check_prompt_coverage(cm.prompt_tokenizer,
+                                                                [r["prompt"] for r in rows_for_tokenizer])
+    return cm
 
 
 def train(config: TrainConfig, progress: bool = True, resume: bool = False, overwrite: bool = False,
