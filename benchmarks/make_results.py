@@ -130,26 +130,47 @@ def e_n(exports: dict) -> str:
 
 
 def training_section(res: Path) -> list[str]:
+    from train_matrix import lr_text, seed_summary_markdown
+
     out = []
     for name, title in (("train", "English default home (test = unseen phrasing templates)"),
+                        ("train-warm-checks", "Warm-start checks beside the matrix (lr 1e-4; one seed repeated)"),
                         ("train-zh", "Imported scenic-zh (test = held-out prompts)"),
                         ("warm-probe-cpu", "CPU probe of the warm-start preset (not a result for the target)")):
         data = load(res / name / "results.json")
         if data is None:
             out += [f"### {title}", "", NM, ""]
             continue
-        out += [f"### {title}", "", "| config | params | lambda | steps | train s | EM@1 | EM@5 | valid | GPU |",
-                "|---|---|---|---|---|---|---|---|---|"]
+        out += [f"### {title}", "", "| config | params | lambda | steps | lr | train s | EM@1 | EM@5 | valid | GPU |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in data["runs"]:
             gpu = r.get("device_name") or data.get("device_name")
             out.append(f"| {r['name']} | {r['parameters'] / 1e6:.2f}M | {r['triplet_lambda']:g} | {r['max_steps']} | "
-                       f"{r['train_seconds']:.0f} | {pct(r['em1'], 2)} | {pct(r['em5'], 2)} | "
+                       f"{lr_text(r.get('lr'))} | {r['train_seconds']:.0f} | {pct(r['em1'], 2)} | {pct(r['em5'], 2)} | "
                        f"{pct(r['validity'], 2)} | {gpu} |")
-        from train_matrix import seed_summary_markdown
-
         out += seed_summary_markdown(data["runs"])
         out += [""] + [f"- {n}" for n in data.get("notes", [])] + ["", f"Details: benchmarks/results/{name}/results.md", ""]
     return out
+
+
+def error_buckets_section(res: Path) -> list[str]:
+    data = load(res / "error-buckets" / "results.json")
+    if data is None:
+        return [NM, ""]
+    lines = ["The run: minilm-warm, lambda 0, seed 1, repeated alone in device call 18 (train-warm-checks; the only run "
+             "whose every wrong top-1 was kept). The data is `scenic data generate --num-examples 100000 --seed 0`, "
+             "the same command the device calls ran. A bucket's 'train prompts matching' counts training prompts "
+             "with its pattern: the model never saw 'draw X' meaning close (training has only 'draw back X' = open) "
+             "nor 'stop ... and send it home'.", "",
+             f"{data['wrong']} wrong top-1 of {data['test_n']} test examples (EM@1 {pct(data['em1'], 2)}) from "
+             f"`{data['errors']}`.", "", "| bucket | test n | wrong | EM@1 in bucket | train prompts matching | "
+             "EM@1 without bucket |", "|---|---|---|---|---|---|"]
+    for b in data["buckets"]:
+        train = "" if b["train_matches"] is None else str(b["train_matches"])
+        lines.append(f"| {b['bucket']} | {b['test_n']} | {b['wrong']} | {pct(b['em1_in_bucket'], 2)} | {train} | "
+                     f"{pct(b['em1_without_bucket'], 2)} |")
+    return lines + ["", f"Command: `{data['command']}`. Details and examples: "
+                        "benchmarks/results/error-buckets/results.md", ""]
 
 
 def hassil_section(res: Path) -> list[str]:
@@ -251,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             "## Export matrix (dense and 2:4: PyTorch vs ONNX FP32 vs ONNX INT8)", "", *export_matrix_section(res),
             "## Side-by-side baseline: Home Assistant's hassil matcher", "", *hassil_section(res),
             "## Training", "", *training_section(res),
+            "### Where the best configuration's errors are", "", *error_buckets_section(res),
             "## Compression matrix", "", "benchmarks/results/compress/results.md (all variants, with and without "
             "recovery, each again after INT8) and accuracy_vs_sparsity.png. Its recovery rows predate the fix "
             "below (recovery then added a triplet term the lambda-0 model was never trained with).", "",

@@ -84,8 +84,13 @@ def run_one(args, spec: dict[str, Any], runs: Path) -> dict[str, Any]:
     train(cfg, progress=not args.quiet, overwrite=True)
     wall_train = time.perf_counter() - t0
     summary = json.loads((out / TRAIN_LOG).read_text(encoding="utf-8"))["summary"]
+    predictions = runs / f"{spec['name']}.predictions.jsonl"
     report = evaluate(out, data_dir=args.data, split="test", beams=5, num_return=5, batch_size=args.eval_batch_size,
-                      limit=args.test_limit, device=args.device, progress=not args.quiet)
+                      limit=args.test_limit, device=args.device, progress=not args.quiet, predictions_out=predictions)
+    # only the wrong top-1s are kept next to the report: all 10k lines would be megabytes per run for nothing
+    wrong = [x for x in predictions.read_text(encoding="utf-8").splitlines() if not json.loads(x)["em1"]]
+    (runs / f"{spec['name']}.errors.jsonl").write_text("".join(x + "\n" for x in wrong), encoding="utf-8")
+    predictions.unlink()
     row = {
         **spec, "batch_size": args.batch_size, "lr": args.lr, "parameters": summary["parameters"],
         "train_seconds": summary["train_seconds"], "train_wall_seconds": wall_train,
@@ -113,7 +118,7 @@ def _pct(x: float | None) -> str:
 def to_markdown(results: dict[str, Any]) -> str:
     rows = results["runs"]
     cats = sorted({c for r in rows for c in r["per_category"]})
-    head = ["config", "params", "lambda", "steps", "train s", "val EM", "EM@1", "EM@5", "valid", "semantic"] + \
+    head = ["config", "params", "lambda", "steps", "lr", "train s", "val EM", "EM@1", "EM@5", "valid", "semantic"] + \
         [f"{c} EM@1" for c in cats]
     lines = ["# Training matrix", "", f"- data: `{results['data']}`; device: {results['device_name']}",
              f"- command: `{results['command']}`", f"- versions: " + ", ".join(
@@ -121,7 +126,7 @@ def to_markdown(results: dict[str, Any]) -> str:
              "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["name"], f"{r['parameters'] / 1e6:.2f}M", f"{r['triplet_lambda']:g}", str(r["max_steps"]),
-                 f"{r['train_seconds']:.0f}", _pct(r["best_val_em"]), _pct(r["em1"]), _pct(r["em5"]),
+                 lr_text(r.get("lr")), f"{r['train_seconds']:.0f}", _pct(r["best_val_em"]), _pct(r["em1"]), _pct(r["em5"]),
                  _pct(r["validity"]), _pct(r["semantic"])]
         cells += [_pct(r["per_category"].get(c, {}).get("em1")) for c in cats]
         lines.append("| " + " | ".join(cells) + " |")
@@ -134,21 +139,28 @@ def to_markdown(results: dict[str, Any]) -> str:
 
 
 def seed_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and sample standard deviation of EM over seeds, for every (preset, lambda, steps) run with 2+ seeds."""
+    """Mean and sample standard deviation of EM over seeds, for every (preset, lambda, steps, lr) run with 2+ seeds.
+
+    The learning rate is part of the key: runs at two learning rates are two configurations, not two seeds of one.
+    """
     import statistics
 
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault((r["preset"], r["triplet_lambda"], r["max_steps"]), []).append(r)
+        groups.setdefault((r["preset"], r["triplet_lambda"], r["max_steps"], r.get("lr")), []).append(r)
     out = []
-    for (preset, lam, steps), rs in groups.items():
+    for (preset, lam, steps, lr), rs in groups.items():
         if len({r["seed"] for r in rs}) < 2:
             continue
         em1, em5 = [100 * r["em1"] for r in rs], [100 * r["em5"] for r in rs]
-        out.append({"preset": preset, "lambda": lam, "steps": steps, "seeds": len(rs),
+        out.append({"preset": preset, "lambda": lam, "steps": steps, "lr": lr, "seeds": len(rs),
                     "em1_mean": statistics.mean(em1), "em1_std": statistics.stdev(em1),
                     "em5_mean": statistics.mean(em5), "em5_std": statistics.stdev(em5)})
     return out
+
+
+def lr_text(lr: float | None) -> str:
+    return "n/a" if lr is None else f"{lr:g}"
 
 
 def seed_summary_markdown(rows: list[dict[str, Any]]) -> list[str]:
@@ -156,9 +168,9 @@ def seed_summary_markdown(rows: list[dict[str, Any]]) -> list[str]:
     summary = seed_summary(rows)
     if not summary:
         return []
-    return ["", "Across seeds (mean ± sample std, test %):", "", "| preset | lambda | steps | seeds | EM@1 | EM@5 |",
-            "|---|---|---|---|---|---|"] + [
-        f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {g['seeds']} | {g['em1_mean']:.2f} ± {g['em1_std']:.2f} "
+    return ["", "Across seeds (mean ± sample std, test %):", "", "| preset | lambda | steps | lr | seeds | EM@1 | EM@5 |",
+            "|---|---|---|---|---|---|---|"] + [
+        f"| {g['preset']} | {g['lambda']:g} | {g['steps']} | {lr_text(g['lr'])} | {g['seeds']} | {g['em1_mean']:.2f} ± {g['em1_std']:.2f} "
         f"| {g['em5_mean']:.2f} ± {g['em5_std']:.2f} |" for g in summary]
 
 
