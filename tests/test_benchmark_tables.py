@@ -20,12 +20,14 @@ def test_a_config_that_finished_in_another_call_is_not_a_gap():
     assert unfinished("compress_matrix", ["2:4 (timeout)"], {"2:4"}) == []
 
 
-def test_seed_summary_groups_by_preset_lambda_and_steps():
-    def row(seed, lam, em1, em5, steps=3000):
-        return {"preset": "llama-tiny", "triplet_lambda": lam, "seed": seed, "max_steps": steps, "em1": em1, "em5": em5}
+def test_seed_summary_groups_by_preset_lambda_steps_and_lr():
+    def row(seed, lam, em1, em5, steps=3000, lr=1e-3):
+        return {"preset": "llama-tiny", "triplet_lambda": lam, "seed": seed, "max_steps": steps, "em1": em1, "em5": em5,
+                "lr": lr}
 
-    rows = [row(0, 0.0, 0.94, 0.97), row(1, 0.0, 0.96, 0.99), row(0, 0.1, 0.95, 0.98), row(0, 0.0, 0.90, 0.90, 100)]
-    (only,) = seed_summary(rows)  # lambda 0.1 and the 100-step run have one seed each
-    assert (only["lambda"], only["steps"], only["seeds"]) == (0.0, 3000, 2)
+    rows = [row(0, 0.0, 0.94, 0.97), row(1, 0.0, 0.96, 0.99), row(0, 0.1, 0.95, 0.98), row(0, 0.0, 0.90, 0.90, 100),
+            row(1, 0.0, 0.50, 0.50, lr=1e-4)]
+    (only,) = seed_summary(rows)  # lambda 0.1, the 100-step run and the lr 1e-4 run have one seed each
+    assert (only["lambda"], only["steps"], only["lr"], only["seeds"]) == (0.0, 3000, 1e-3, 2)
     assert only["em1_mean"] == pytest.approx(95.0) and only["em1_std"] == pytest.approx(1.41421, rel=1e-4)
     assert only["em5_mean"] == pytest.approx(98.0)
