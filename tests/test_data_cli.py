@@ -132,3 +132,15 @@ def test_stats_with_tokenizer_and_errors(dataset, tmp_path, monkeypatch, capsys)
 def test_python_dash_m_entry_point():
     res = subprocess.run([sys.executable, "-m", "scenic", "data", "--help"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "generate" in res.stdout and "import" in res.stdout and "stats" in res.stdout
+
+
+def test_word_lengths_count_each_cjk_character_as_a_word():
+    """A whitespace split would call a whole Chinese sentence one word; the statistic counts characters there."""
+    from scenic.data.stats import rows_stats, word_count
+
+    assert word_count("turn on  the kitchen light") == 5
+    assert word_count("把客厅的灯打开") == 7 and word_count("打开 TV 的电源") == 6
+    s = rows_stats({"train": [{"prompt": "把客厅的灯打开", "command": "HassTurnOn area=\"客厅\" domain=\"light\""}]},
+                   percentiles=(50,))
+    assert s["lengths"]["unit"] == "words" and s["lengths"]["prompt"]["p50"] == 7
+    assert s["lengths"]["command"]["p50"] == 6  # HassTurnOn / area=" / 客 / 厅 / " / domain="light"

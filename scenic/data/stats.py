@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -19,6 +20,17 @@ def _percentiles(values: list[int], ps: Sequence[float]) -> dict[str, float]:
     out = {f"p{p:g}": round(float(np.percentile(arr, p)), 1) for p in ps}
     out["max"] = int(arr.max())
     return out
+
+
+# Chinese and Japanese write no spaces between words, so a whitespace split would call a whole sentence one word.
+# Each Han, kana or Hangul character counts as one word instead (no segmenter needed for a length statistic).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_WORD = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+
+
+def word_count(text: str) -> int:
+    """Whitespace-separated words, each CJK character counted as a word of its own."""
+    return len(_WORD.findall(text))
 
 
 def _length_fn(tokenizer: str | None):
@@ -72,8 +84,8 @@ def rows_stats(splits: Mapping[str, Sequence[Mapping]], tokenizer: str | None = 
         lengths["prompt"] = _percentiles(count_tokens(prompts), percentiles)
         lengths["command"] = _percentiles(count_tokens(commands), percentiles)
     else:
-        lengths["prompt"] = _percentiles([len(p.split()) for p in prompts], percentiles)
-        lengths["command"] = _percentiles([len(c.split()) for c in commands], percentiles)
+        lengths["prompt"] = _percentiles([word_count(p) for p in prompts], percentiles)
+        lengths["command"] = _percentiles([word_count(c) for c in commands], percentiles)
     lengths["prompt_chars"] = _percentiles([len(p) for p in prompts], percentiles)
     lengths["command_chars"] = _percentiles([len(c) for c in commands], percentiles)
     out["lengths"] = lengths
