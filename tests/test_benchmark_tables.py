@@ -1,4 +1,5 @@
-"""The benchmark scripts' own table logic: merged gaps and the across-seed summary (pure functions, no training)."""
+"""The benchmark scripts' own table logic: merged gaps, the across-seed summary and error buckets (pure functions,
+no training)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
+from error_buckets import analyse, parse_bucket  # noqa: E402
 from merge_results import unfinished  # noqa: E402
 from train_matrix import seed_summary  # noqa: E402
 
@@ -31,3 +33,23 @@ def test_seed_summary_groups_by_preset_lambda_steps_and_lr():
     assert (only["lambda"], only["steps"], only["lr"], only["seeds"]) == (0.0, 3000, 1e-3, 2)
     assert only["em1_mean"] == pytest.approx(95.0) and only["em1_std"] == pytest.approx(1.41421, rel=1e-4)
     assert only["em5_mean"] == pytest.approx(98.0)
+
+
+def test_error_buckets_count_test_examples_errors_and_training_matches():
+    def ex(prompt, category="direct"):
+        return {"prompt": prompt, "command": "X", "category": category}
+
+    test = [ex("draw the blinds"), ex("Draw all curtains"), ex("draw back the blinds"), ex("open it"), ex("hi", "noisy")]
+    errors = [{**ex("draw the blinds"), "gold": "X", "predictions": ["Y"]},
+              {**ex("Draw all curtains"), "gold": "X", "predictions": ["Y"]},
+              {**ex("hi", "noisy"), "gold": "X", "predictions": ["Z"]}]
+    train = [ex("draw back the shade"), ex("draw bakc it")]
+    res = analyse(errors, test, train, [parse_bucket(r"draw=\bdraw\b(?! back)")])
+    by = {b["bucket"]: b for b in res["buckets"]}
+    assert (res["test_n"], res["wrong"], res["em1"]) == (5, 3, pytest.approx(0.4))
+    assert (by["draw"]["test_n"], by["draw"]["wrong"], by["draw"]["train_matches"]) == (2, 2, 1)
+    assert by["draw"]["em1_without_bucket"] == pytest.approx(2 / 3)  # 1 wrong of the 3 other test examples
+    assert by["other direct"]["test_n"] == 2 and by["other direct"]["wrong"] == 0
+    assert by["other noisy"]["share_of_errors"] == pytest.approx(1 / 3) and by["other noisy"]["train_matches"] is None
+    with pytest.raises(SystemExit, match="expected NAME=REGEX"):
+        parse_bucket("no-equals-sign")
