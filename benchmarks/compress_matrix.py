@@ -126,6 +126,8 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from scenic.artifacts import save_figure_atomic
+
     rows = results["runs"]
     quants = [None] + [q for q in results["settings"]["quant"] if any(r["quant"] == q for r in rows)]
     fig, axes = plt.subplots(1, len(quants), figsize=(4.2 * len(quants), 3.8), sharey=True, squeeze=False)
@@ -155,10 +157,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"{Path(results['model']).name} on {results['device_name']} "
                  "(x: pruned-layer sparsity; structured: parameter reduction)", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure_atomic(fig, path)
 
 
 def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:

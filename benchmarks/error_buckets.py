@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenic.artifacts import environment_info, write_json_atomic, write_text_atomic  # noqa: E402
+from scenic.artifacts import environment_info, save_figure_atomic, write_json_atomic, write_text_atomic  # noqa: E402
 from scenic.train.data import load_split  # noqa: E402
 
 
@@ -66,10 +66,9 @@ def analyse(errors: list[dict[str, Any]], test: list[dict[str, Any]], train: lis
     return {"test_n": total, "wrong": total_wrong, "em1": 1 - total_wrong / total, "buckets": rows}
 
 
-def to_markdown(res: dict[str, Any]) -> str:
-    lines = ["# Error buckets", "", f"- errors: `{res['errors']}`; data: `{res['data']}`",
-             f"- command: `{res['command']}`", "",
-             f"{res['wrong']} wrong top-1 of {res['test_n']} test examples (EM@1 {100 * res['em1']:.2f}%).", "",
+def bucket_table(res: dict[str, Any]) -> list[str]:
+    """The summary line and the bucket table: in this script's results.md and in RESULTS.md (make_results)."""
+    lines = [f"{res['wrong']} wrong top-1 of {res['test_n']} test examples (EM@1 {100 * res['em1']:.2f}%).", "",
              "| bucket | test n | wrong | EM@1 in bucket | share of errors | train prompts matching | "
              "EM@1 without bucket |", "|---|---|---|---|---|---|---|"]
     for b in res["buckets"]:
@@ -77,7 +76,12 @@ def to_markdown(res: dict[str, Any]) -> str:
         without = "" if b["em1_without_bucket"] is None else f"{100 * b['em1_without_bucket']:.2f}"
         lines.append(f"| {b['bucket']} | {b['test_n']} | {b['wrong']} | {100 * b['em1_in_bucket']:.2f} | "
                      f"{100 * b['share_of_errors']:.1f}% | {train} | {without} |")
-    lines += ["", "Examples (prompt / gold / predicted):", ""]
+    return lines
+
+
+def to_markdown(res: dict[str, Any]) -> str:
+    lines = ["# Error buckets", "", f"- errors: `{res['errors']}`; data: `{res['data']}`",
+             f"- command: `{res['command']}`", "", *bucket_table(res), "", "Examples (prompt / gold / predicted):", ""]
     for b in res["buckets"]:
         for e in b["examples"][:3]:
             lines.append(f"- **{b['bucket']}**: `{e['prompt']}` / `{e['gold']}` / `{e['predicted']}`")
@@ -96,10 +100,7 @@ def write_plot(res: dict[str, Any], path: Path) -> None:
     ax.set_xlabel(f"wrong top-1 (of {res['wrong']})")
     ax.set_title(f"Where the errors are (EM@1 {100 * res['em1']:.2f}%)")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure_atomic(fig, path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -153,6 +152,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from scenic.artifacts import save_figure_atomic
+
     sized = [r for r in results["rows"] if r.get("raw_bytes")]
     names = [f"{r['label']}\n{r['variant'].removeprefix('onnx-')}" for r in sized]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(8, 1.2 * len(sized) + 4), 4.5))
@@ -168,10 +169,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax2.set_ylabel("EM@1 %")
     ax2.set_title(f"accuracy ({results['settings']['split']} split)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure_atomic(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

