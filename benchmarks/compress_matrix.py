@@ -65,7 +65,7 @@ def run_variant(args, name: str, source: Path, out: Path, keys: dict[str, Any]) 
     if keys:
         t0 = time.perf_counter()
         folder = compress(source, out, CompressConfig(**keys, device=args.device), progress=not args.quiet,
-                          overwrite=True)
+                          force=True)
         seconds = time.perf_counter() - t0
         report = json.loads((folder / "compression.json").read_text(encoding="utf-8"))
     ev = evaluate(folder, data_dir=args.data, split="test", beams=5, num_return=5, batch_size=args.eval_batch_size,

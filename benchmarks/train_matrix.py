@@ -81,7 +81,7 @@ def run_one(args, spec: dict[str, Any], runs: Path) -> dict[str, Any]:
         "batch_size": args.batch_size, "lr": args.lr, "seed": spec["seed"], "device": args.device,
     }, overrides(args, spec))
     t0 = time.perf_counter()
-    train(cfg, progress=not args.quiet, overwrite=True)
+    train(cfg, progress=not args.quiet, force=True)
     wall_train = time.perf_counter() - t0
     summary = json.loads((out / TRAIN_LOG).read_text(encoding="utf-8"))["summary"]
     # only the wrong top-1s are kept next to the report: all 10k lines would be megabytes per run for nothing

@@ -67,7 +67,7 @@ def test_cli_run_with_recipe_and_overrides(tmp_path_factory, tmp_path, monkeypat
     assert pruned and all(n.startswith("encoder.") for n in pruned)
     assert report["quantization"]["mode"] == "int8"
     assert CommandModel.load(out).generate(["turn on the kettle"])[0][0]
-    # an existing output folder is kept unless --overwrite
+    # an existing checkpoint in --out is kept unless --force (alias --overwrite)
     with pytest.raises(SystemExit):
         _run(monkeypatch, ckpt, "--out", out, "--sparsity", "0.5")
-    assert "--overwrite" in capsys.readouterr().err
+    assert "--force" in capsys.readouterr().err

@@ -105,13 +105,22 @@ def test_changed_train_config_reruns_train_and_downstream_only(first_run, tmp_pa
 
 def test_interrupted_stage_reruns_and_leftovers_are_removed(first_run, tmp_path):
     recipe, out = _copy(first_run, tmp_path)
-    (out / "export" / "manifest.json").unlink()  # as if the process died while the folder was incomplete
-    leftover = out / ".export.abc123.partial"  # what a killed atomic write leaves behind
+    shutil.rmtree(out / "export")  # a process killed during the export: its folder was never renamed into place
+    leftover = out / ".export.99999999-abcdefgh.partial"  # what its atomic write left behind (pid 99999999 is gone)
     leftover.mkdir()
     result = _run(recipe, out)
     assert [s for s in STAGES if result.status[s] == "ran"][0] == "export"
     assert all(result.status[s] == "skipped" for s in ("data", "train", "compress"))
     assert (out / "export" / "manifest.json").is_file() and not leftover.exists()
+
+
+def test_a_stage_folder_with_the_users_files_is_refused(first_run, tmp_path):
+    recipe, out = _copy(first_run, tmp_path)
+    (out / "export" / "manifest.json").unlink()  # no longer provably SCENIC's
+    (out / "export" / "notes.txt").write_text("mine")
+    with pytest.raises(ScenicError, match="not a SCENIC artifact"):
+        _run(recipe, out, force=["export"])
+    assert (out / "export" / "notes.txt").read_text() == "mine"
 
 
 def test_force_and_from_rerun_stages(first_run, tmp_path):

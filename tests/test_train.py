@@ -96,9 +96,12 @@ def test_loss_falls_and_output_folder_is_complete(data, tmp_path):
     assert manifest["config"]["preset"] == "t5-micro"
     assert {"model.safetensors", "tokenizer.json", "home.yaml", "scenic_model.json"} <= set(manifest["files"])
     assert not (out / "state").exists() and not (out / "best").exists()
-    with pytest.raises(ScenicError, match="already holds a finished checkpoint"):
+    with pytest.raises(ScenicError, match="already holds a SCENIC train artifact .pass --force"):
         train(cfg(data, out), progress=False)
-    assert train(cfg(data, out), progress=False, resume=True) == out  # finished: nothing to do
+    finished = cfg(data, out, max_steps=40, eval_every=20)
+    assert train(finished, progress=False, resume=True) == out  # finished: nothing to do
+    with pytest.raises(ScenicError, match="holds a different, finished model .*max_steps 40 there, 20 asked"):
+        train(cfg(data, out), progress=False, resume=True)  # another run's folder: an error naming both
 
 
 def test_memorises_a_few_examples_exactly(tmp_path):

@@ -12,6 +12,8 @@ from scenic.config.base import StrictModel, apply_overrides, read_yaml, validate
 
 RECIPE_HELP = "A recipe YAML; its section for this stage supplies the options (command-line options win)."
 SET_HELP = "Override a config key: key=value (repeatable)."
+FORCE_HELP = ("Replace the SCENIC artifact --out holds, whatever its kind (never a folder holding other files, or one "
+              "holding this command's inputs).")
 
 
 def not_yet(stage: str) -> None:

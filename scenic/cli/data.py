@@ -9,7 +9,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
 
 app = typer.Typer(no_args_is_help=True, help="Generate, import and inspect datasets.")
 
@@ -78,13 +78,15 @@ def _print_summary(manifest: dict[str, Any], out: Path) -> None:
 
 @app.command("generate")
 def generate(
-    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (replaced atomically)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (an earlier dataset there is replaced "
+                                                     "atomically)."),
     home: Optional[Path] = typer.Option(None, "--home", help="Home YAML (default: the embedded default home)."),
     num_examples: Optional[int] = typer.Option(None, "--num-examples", "-n", help="Examples over all splits."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (same seed, same files)."),
     lang: Optional[str] = typer.Option(None, "--lang", help="Language pack (en)."),
     recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Generate train/val/test requests with canonical commands, triplets and a manifest."""
     from scenic.data.config import GenerateConfig
@@ -94,7 +96,7 @@ def generate(
         "home": str(home) if home else None, "num_examples": num_examples, "seed": seed, "lang": lang,
     }, overrides)
     with _progress(cfg.num_examples, "generating") as advance:
-        manifest = generate_dataset(cfg, out, progress=advance)
+        manifest = generate_dataset(cfg, out, progress=advance, force=force)
     _print_summary(manifest, out)
     echo_done("dataset", out)
 
@@ -102,7 +104,8 @@ def generate(
 @app.command("import")
 def import_(
     file: Optional[Path] = typer.Argument(None, help="The file to import."),
-    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (replaced atomically)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Dataset folder to write (an earlier dataset there is replaced "
+                                                     "atomically)."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="scenic (JSON list of {prompt, response}), jsonl or csv."),
     prompt_field: Optional[str] = typer.Option(None, "--prompt-field", help="Field/column of the prompt (default prompt)."),
     command_field: Optional[str] = typer.Option(
@@ -110,6 +113,7 @@ def import_(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the split."),
     recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Import prompts and opaque canonical commands; split so every val/test response is also in train."""
     from scenic.data.config import ImportConfig
@@ -119,7 +123,7 @@ def import_(
         "file": str(file) if file else None, "format": fmt, "prompt_field": prompt_field,
         "command_field": command_field, "seed": seed,
     }, overrides)
-    manifest = import_dataset(cfg, out)
+    manifest = import_dataset(cfg, out, force=force)
     _print_summary(manifest, out)
     echo_done("dataset", out)
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
         resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace whatever --out holds."),
+        force: bool = typer.Option(False, "--force", "--overwrite", help=FORCE_HELP),
         stop_at: Optional[int] = typer.Option(None, "--stop-at", help="Stop at this step as if interrupted "
                                                                       "(state kept for --resume)."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             "data": data, "out": out, "preset": preset, "max_steps": max_steps, "batch_size": batch_size, "lr": lr,
             "seed": seed, "device": device, "init_from": init_from,
         }, overrides)
-        folder = run_train(cfg, progress=not quiet, resume=resume, overwrite=overwrite, stop_at_step=stop_at,
+        folder = run_train(cfg, progress=not quiet, resume=resume, force=force, stop_at_step=stop_at,
                            console=Console(stderr=True))
         if (folder / "manifest.json").is_file():
             echo_done("checkpoint", folder)

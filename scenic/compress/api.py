@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from scenic import ScenicError
-from scenic.artifacts import atomic_dir, folder_hash, make_manifest, read_manifest, sha256_file
+from scenic.artifacts import atomic_dir, check_output, folder_hash, make_manifest, read_manifest, sha256_file
 from scenic.compress.config import CompressConfig
 from scenic.compress.data import calibration_batches, forward_loop_from, load_training_rows
 from scenic.compress.masks import cubic_schedule, masks_from_zeros
@@ -72,17 +72,18 @@ def inherit_training_objective(model_dir: Path, cfg: CompressConfig) -> Compress
 
 
 def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig, progress: bool = True,
-             overwrite: bool = False) -> Path:
-    """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads)."""
+             force: bool = False) -> Path:
+    """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads).
+
+    An existing `out_dir` is replaced only with `force`, and only when it holds a SCENIC artifact (docs/CONTRACTS.md).
+    """
     from scenic.models import CommandModel
 
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     cfg = config
     _check_inputs(model_dir, cfg)
-    if out_dir.resolve() == model_dir.resolve():
-        raise ScenicError("--out must differ from the input checkpoint")
-    if out_dir.exists() and not overwrite:
-        raise ScenicError(f"{out_dir}: already exists (pass --overwrite to replace it)")
+    out_policy = dict(inputs=(model_dir, cfg.data), force=force, replace=False)
+    check_output(out_dir, "compress", **out_policy)  # before any work
     rows, triplet_rows = load_training_rows(cfg.data) if cfg.data is not None else (None, [])
     cfg = inherit_training_objective(model_dir, cfg)
     use_triplets = cfg.contrastive_weight > 0 and bool(triplet_rows)  # the training objective, when it can be had
@@ -194,7 +195,7 @@ def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig,
     inputs = {"checkpoint": source["hash"]}
     if cfg.data is not None:
         inputs["data"] = _input_hash(Path(cfg.data))
-    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+    with atomic_dir(out_dir, "compress", **out_policy) as tmp:
         cm.save(tmp)
         if quant_state is not None:
             report["quantization"]["storage"] = save_quantized(cm.model, quant_state, tmp)["weights"]

@@ -535,14 +535,15 @@ def split_sizes(total: int, fractions: dict[str, float]) -> dict[str, int]:
     return _counts(total, fractions)
 
 
-def generate_dataset(config, out, progress: Callable[[int], None] | None = None) -> dict:
+def generate_dataset(config, out, progress: Callable[[int], None] | None = None, force: bool = False) -> dict:
     """Generate a dataset folder (train/val/test.jsonl, triplets.jsonl, home.yaml, manifest.json) atomically.
 
-    Returns the manifest. `config` is a `scenic.data.config.GenerateConfig`.
+    Returns the manifest. `config` is a `scenic.data.config.GenerateConfig`. `out` may hold an earlier dataset (it is
+    replaced); any other SCENIC artifact only with `force`; other files never (docs/CONTRACTS.md).
     """
     from pathlib import Path
 
-    from scenic.artifacts import atomic_dir
+    from scenic.artifacts import atomic_dir, check_output
     from scenic.data.io import write_dataset
     from scenic.data.lang import get_language_pack
     from scenic.data.splits import overlap_report
@@ -550,6 +551,8 @@ def generate_dataset(config, out, progress: Callable[[int], None] | None = None)
     from scenic.data.triplets import structured_triplets
     from scenic.homes import DEFAULT_HOME_PATH, home_hash, load_home
 
+    out_policy = dict(inputs=(config.home,), force=force)
+    check_output(out, "data", **out_policy)  # before any work
     home = load_home(config.home)
     home_text = Path(config.home or DEFAULT_HOME_PATH).read_text(encoding="utf-8")
     pack = get_language_pack(config.lang)
@@ -584,6 +587,6 @@ def generate_dataset(config, out, progress: Callable[[int], None] | None = None)
         "shortfall": data.shortfall,
         "stats": rows_stats(rows, config.stats.tokenizer, config.stats.percentiles),
     }
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "data", **out_policy) as tmp:
         manifest = write_dataset(tmp, rows, triplets, config, {"home": hh}, extra, home_text)
     return manifest

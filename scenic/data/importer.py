@@ -120,13 +120,14 @@ def dedupe(records: list[Record]) -> tuple[list[Record], int, list[tuple[str, st
     return out, repeats, conflicts
 
 
-def import_dataset(config, out, progress: Callable[[int], None] | None = None) -> dict:
+def import_dataset(config, out, progress: Callable[[int], None] | None = None, force: bool = False) -> dict:
     """Import a file into a dataset folder (train/val/test.jsonl, triplets.jsonl, manifest.json) atomically.
 
     Everything is read and checked before the folder is created, so a malformed file leaves nothing behind.
-    Returns the manifest. `config` is a `scenic.data.config.ImportConfig`.
+    Returns the manifest. `config` is a `scenic.data.config.ImportConfig`. `out` may hold an earlier dataset (it is
+    replaced); any other SCENIC artifact only with `force`; other files never (docs/CONTRACTS.md).
     """
-    from scenic.artifacts import atomic_dir, sha256_file
+    from scenic.artifacts import atomic_dir, check_output, sha256_file
     from scenic.data.io import SPLITS, write_dataset
     from scenic.data.splits import overlap_report, split_by_response
     from scenic.data.stats import rows_stats
@@ -134,6 +135,8 @@ def import_dataset(config, out, progress: Callable[[int], None] | None = None) -
 
     if not config.file:
         raise ScenicError("no input file: pass FILE (or set data.file in the recipe)")
+    out_policy = dict(inputs=(config.file,), force=force)
+    check_output(out, "data", **out_policy)
     prompt_field, command_field = config.fields()
     records = read_records(config.file, config.format, prompt_field, command_field)
     total = len(records)
@@ -163,6 +166,6 @@ def import_dataset(config, out, progress: Callable[[int], None] | None = None) -
         "triplets": len(triplets), "overlap": overlap,
         "stats": rows_stats(rows, config.stats.tokenizer, config.stats.percentiles),
     }
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "data", **out_policy) as tmp:
         manifest = write_dataset(tmp, rows, triplets, config, {"source": digest}, extra)
     return manifest

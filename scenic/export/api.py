@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from scenic import ScenicError
-from scenic.artifacts import MANIFEST, atomic_dir, folder_hash, make_manifest, read_manifest, sha256_file, write_json_atomic
+from scenic.artifacts import (
+    MANIFEST, atomic_dir, check_output, folder_hash, make_manifest, read_manifest, sha256_file, write_json_atomic,
+)
 from scenic.export.config import ExportConfig
 from scenic.runtime.layout import (
     EXPORT_FILE, FORMAT, FORMAT_VERSION, FP16, FP32, HOME_FILE, INT8_DYNAMIC, INT8_QDQ, TOKENIZER_FILE, VARIANT_FORMAT,
@@ -74,8 +76,11 @@ def _variant_dir_files(root: Path, variant: str) -> list[str]:
 
 
 def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None = None, data: str | Path | None = None,
-           progress: bool = False) -> ExportResult:
+           progress: bool = False, force: bool = False) -> ExportResult:
     """Export a checkpoint folder to `out` (written atomically). See docs/export.md.
+
+    `out` may hold an earlier export (it is replaced); any other SCENIC artifact only with `force`; never a folder
+    with other files or one holding the checkpoint or the data (docs/CONTRACTS.md).
 
     Raises ParityError / SparsityLostError (nothing written) when a graph is not faithful, and TensorRTMissing
     after writing everything else when --trt was asked for without the tensorrt package.
@@ -100,8 +105,8 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     ckpt, out = Path(checkpoint), Path(out)
     if not ckpt.is_dir():
         raise ScenicError(f"{ckpt}: no such checkpoint folder")
-    if out.resolve() == ckpt.resolve():
-        raise ScenicError("the export folder must differ from the checkpoint folder")
+    out_policy = dict(inputs=(ckpt, data), force=force)
+    check_output(out, "export", **out_policy)  # before any work
     cm = CommandModel.load(ckpt)
     ck_manifest = read_manifest(ckpt)
     compression = json.loads((ckpt / COMPRESSION_FILE).read_text(encoding="utf-8")) \
@@ -139,7 +144,7 @@ def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None 
     trt_sources = {v for _, v, _ in engine_plans(variants, fp16=config.fp16, int8=config.int8)} if config.trt else set()
     tied: dict[str, int] = {}  # variant -> tied tables now stored once (see export/tied_embedding.py)
     packed: dict[str, int] = {}  # variant -> 2:4 weights stored packed (see export/packed_2to4.py)
-    with _Steps(stages, progress) as steps, atomic_dir(out) as tmp:
+    with _Steps(stages, progress) as steps, atomic_dir(out, "export", **out_policy) as tmp:
 
         def finish(variant: str, path: Path, from_quantizer: bool) -> None:
             """Store the tied embedding once, and pack 2:4 weights in the CPU variants."""

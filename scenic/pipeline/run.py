@@ -10,8 +10,9 @@ from typing import Any
 from scenic import ScenicError
 from scenic.pipeline.config import STAGES, PipelineConfig
 from scenic.pipeline.results import collect_results, print_results, write_results
-from scenic.pipeline.stages import RUNNERS, RunContext, clean_partials, stage_config, stage_inputs
-from scenic.pipeline.state import PipelineState, stage_key
+from scenic.artifacts import clean_stale_partials
+from scenic.pipeline.stages import RUNNERS, RunContext, stage_config, stage_inputs
+from scenic.pipeline.state import STATE_FILE, PipelineState, stage_key
 
 
 @dataclass
@@ -39,6 +40,17 @@ def _forced(cfg: PipelineConfig, force: list[str] | None, from_stage: str | None
     return forced
 
 
+def _check_root(out: Path) -> None:
+    """OUT is written into (stage folders, results.md/json), never replaced: it must be new, empty or a pipeline's
+    own (it has pipeline_state.json), so that no file of the user's there is overwritten. Each stage folder inside it
+    is checked by its stage (scenic.artifacts.check_output)."""
+    if out.exists() and not out.is_dir():
+        raise ScenicError(f"{out}: exists and is not a folder (choose another --out)")
+    if out.is_dir() and any(out.iterdir()) and not (out / STATE_FILE).is_file():
+        raise ScenicError(f"{out}: holds files but is not a SCENIC pipeline folder (no {STATE_FILE}); choose a new "
+                          "or empty --out")
+
+
 def run_pipeline(cfg: PipelineConfig, force: list[str] | None = None, from_stage: str | None = None,
                  progress: bool = True, console: Any = None) -> PipelineResult:
     """Run the recipe's stages into `cfg.out`; `force` reruns the named stages, `from_stage` it and all after it.
@@ -53,6 +65,7 @@ def run_pipeline(cfg: PipelineConfig, force: list[str] | None = None, from_stage
         console = Console(stderr=True, quiet=not progress)
     forced = _forced(cfg, force, from_stage)
     stage_inputs(cfg, "data")  # a missing input file is an error before OUT is created
+    _check_root(cfg.out)
     cfg.out.mkdir(parents=True, exist_ok=True)
     state = PipelineState(cfg.out)
     result = PipelineResult(cfg.out)
@@ -68,7 +81,7 @@ def run_pipeline(cfg: PipelineConfig, force: list[str] | None = None, from_stage
             continue
         console.rule(f"[bold][{i}/{len(stages)}] {stage}[/bold] -> {folder}")
         ctx = RunContext(progress=progress, console=console, resume=state.interrupted_with(stage, key))
-        clean_partials(folder)
+        clean_stale_partials(folder)
         state.started(stage, key, config, inputs)
         t0 = time.perf_counter()
         RUNNERS[stage](cfg, ctx)

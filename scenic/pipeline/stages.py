@@ -5,7 +5,6 @@ Every stage calls the same library function as its CLI command; the pipeline onl
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -74,7 +73,7 @@ def _data(cfg: PipelineConfig, ctx: RunContext) -> None:
     if isinstance(cfg.data, ImportConfig):
         from scenic.data.importer import import_dataset
 
-        import_dataset(cfg.data, out)
+        import_dataset(cfg.data, out, force=True)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -83,14 +82,14 @@ def _data(cfg: PipelineConfig, ctx: RunContext) -> None:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=ctx.console, transient=True, disable=not ctx.progress) as bar:
         task = bar.add_task("generating", total=cfg.data.num_examples)
-        generate_dataset(cfg.data, out, progress=lambda n=1: bar.advance(task, n))
+        generate_dataset(cfg.data, out, progress=lambda n=1: bar.advance(task, n), force=True)
 
 
 def _train(cfg: PipelineConfig, ctx: RunContext) -> None:
     from scenic.train import train
 
     resume = ctx.resume and (cfg.folder("train") / "state").is_dir()
-    folder = train(cfg.train, progress=ctx.progress, resume=resume, overwrite=not resume, console=ctx.console)
+    folder = train(cfg.train, progress=ctx.progress, resume=resume, force=not resume, console=ctx.console)
     if not (folder / "manifest.json").is_file():
         raise ScenicError(f"{folder}: training stopped before the last step; rerun the pipeline to resume it")
 
@@ -98,14 +97,14 @@ def _train(cfg: PipelineConfig, ctx: RunContext) -> None:
 def _compress(cfg: PipelineConfig, ctx: RunContext) -> None:
     from scenic.compress import compress
 
-    compress(cfg.folder("train"), cfg.folder("compress"), cfg.compress, progress=ctx.progress, overwrite=True)
+    compress(cfg.folder("train"), cfg.folder("compress"), cfg.compress, progress=ctx.progress, force=True)
 
 
 def _export(cfg: PipelineConfig, ctx: RunContext) -> None:
     from scenic.export import export
 
     export(cfg.checkpoint_for_export(), cfg.folder("export"), cfg.export, data=cfg.folder("data"),
-           progress=ctx.progress)
+           progress=ctx.progress, force=True)
 
 
 def _evaluate(cfg: PipelineConfig, ctx: RunContext) -> None:
@@ -116,7 +115,7 @@ def _evaluate(cfg: PipelineConfig, ctx: RunContext) -> None:
         ctx.console.print(f"evaluating {artifact} ({cfg.artifact_path(artifact)})", highlight=False)
         reports[artifact] = evaluate(cfg.artifact_path(artifact), data_dir=cfg.folder("data"), config=cfg.evaluate,
                                      progress=ctx.progress)
-    with atomic_dir(cfg.folder("evaluate")) as tmp:
+    with atomic_dir(cfg.folder("evaluate"), "evaluate", force=True) as tmp:
         for artifact, report in reports.items():
             write_report(report, tmp / f"{artifact}.json")
         _write_manifest(tmp, "evaluate", stage_config(cfg, "evaluate"), stage_inputs(cfg, "evaluate"))
@@ -126,7 +125,7 @@ def _profile(cfg: PipelineConfig, ctx: RunContext) -> None:
     from scenic.profile import profile, write_profile
 
     report = profile(cfg.profile, progress=ctx.progress)
-    with atomic_dir(cfg.folder("profile")) as tmp:
+    with atomic_dir(cfg.folder("profile"), "profile", force=True) as tmp:
         write_profile(report, tmp)
         _write_manifest(tmp, "profile", stage_config(cfg, "profile"), stage_inputs(cfg, "profile"))
 
@@ -140,10 +139,3 @@ RUNNERS: dict[str, Callable[[PipelineConfig, RunContext], None]] = {
     "data": _data, "train": _train, "compress": _compress, "export": _export, "evaluate": _evaluate,
     "profile": _profile,
 }
-
-
-def clean_partials(folder: Path) -> None:
-    """Remove what a killed atomic write left beside `folder` (temporary and replaced copies): never read again."""
-    for p in folder.parent.glob(f".{folder.name}.*"):
-        if p.is_dir() and (p.name.endswith(".partial") or ".old-" in p.name):
-            shutil.rmtree(p, ignore_errors=True)

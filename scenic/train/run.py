@@ -6,6 +6,7 @@ checkpoint so far). When the run finishes, the final checkpoint (the best one) r
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from scenic import ScenicError
-from scenic.artifacts import MANIFEST, atomic_dir, folder_hash, make_manifest, sha256_file, write_json_atomic
+from scenic.artifacts import (
+    MANIFEST, atomic_dir, check_output, folder_hash, make_manifest, read_manifest, sha256_file, write_json_atomic,
+)
 from scenic.train.config import TrainConfig
 from scenic.train.data import BatchSource, check_data_dir, load_split, load_triplets
 
@@ -52,22 +55,58 @@ def device_name(device) -> str:
     return platform.processor() or platform.machine() or "cpu"
 
 
-def _prepare_out(out: Path, resume: bool, overwrite: bool) -> str:
-    """Decide what to do with an existing out/: 'fresh', 'resume' or 'done'."""
-    if not out.exists():
-        return "fresh"
-    if not out.is_dir():
-        raise ScenicError(f"{out}: exists and is not a folder")
-    if (out / MANIFEST).is_file() and not overwrite:
-        if resume:
-            return "done"
-        raise ScenicError(f"{out}: already holds a finished checkpoint (pass --overwrite to replace it)")
+RUN_CONFIG = "train_config.json"  # the run's config, kept in state/ so --resume can say how two runs differ
+_SAME_RUN_IGNORES = ("out", "device", "log_every", "eval_batch_size", "keep_state")
+
+
+def _run_differences(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """The settings in which two training configs differ (paths compared resolved; where they run is ignored)."""
+    def norm(key: str, value: Any) -> Any:
+        return str(Path(value).resolve()) if key in ("data", "init_from") and value else value
+
+    return [k for k in sorted(set(saved) | set(wanted)) if k not in _SAME_RUN_IGNORES
+            and norm(k, saved.get(k)) != norm(k, wanted.get(k))]
+
+
+def _describe(cfg: dict[str, Any]) -> str:
+    return f"preset {cfg.get('preset')} on {cfg.get('data')}, {cfg.get('max_steps')} steps, seed {cfg.get('seed')}"
+
+
+def _not_this_run(out: Path, what: str, saved: dict[str, Any], wanted: dict[str, Any]) -> ScenicError:
+    diff = _run_differences(saved, wanted)
+    details = "; ".join(f"{k} {saved.get(k)!r} there, {wanted.get(k)!r} asked" for k in diff[:3])
+    return ScenicError(f"--resume: {out} holds {what} ({_describe(saved)}), not the run asked for "
+                       f"({_describe(wanted)}; {details}); choose another --out, or pass --force without --resume to "
+                       "replace it")
+
+
+def _prepare_out(out: Path, config: TrainConfig, resume: bool, force: bool) -> str:
+    """Decide what to do with `out` by the output-folder policy: 'fresh', 'resume' or 'done'."""
+    wanted = config.model_dump(mode="json")
+    inputs, own = (config.data, config.init_from), (STATE_DIR, BEST_DIR)
+    if resume and (out / MANIFEST).is_file():
+        manifest = read_manifest(out)
+        saved = manifest.get("config") if manifest.get("stage") == "train" else None
+        if not isinstance(saved, dict):
+            raise ScenicError(f"--resume: {out} holds a SCENIC {manifest.get('stage')} artifact, not a training run "
+                              f"({_describe(wanted)}); choose another --out")
+        if _run_differences(saved, wanted):
+            raise _not_this_run(out, "a different, finished model", saved, wanted)
+        return "done"
+    if resume and (out / STATE_DIR / RUN_CONFIG).is_file():
+        try:
+            saved = json.loads((out / STATE_DIR / RUN_CONFIG).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ScenicError(f"{out / STATE_DIR / RUN_CONFIG}: unreadable; start again without --resume") from None
+        if _run_differences(saved, wanted):
+            raise _not_this_run(out, "an interrupted run of another model", saved, wanted)
+    check_output(out, "train", inputs=inputs, force=force, replace=False, own=own)
     if resume and (out / STATE_DIR).is_dir():
         return "resume"
-    if any(out.iterdir()) and not overwrite:
-        what = "an interrupted run (pass --resume to continue it" if (out / STATE_DIR).is_dir() else "files (pass"
-        raise ScenicError(f"{out}: already holds {what} or --overwrite to start again)")
-    for sub in (STATE_DIR, BEST_DIR):
+    if (out / STATE_DIR).is_dir() and not force:
+        raise ScenicError(f"{out}: already holds an interrupted run (pass --resume to continue it or --force to "
+                          "start again)")
+    for sub in own:  # only what an earlier run of this stage made here
         shutil.rmtree(out / sub, ignore_errors=True)
     return "fresh"
 
@@ -102,8 +141,7 @@ def _training_data(config: TrainConfig, data: Path) -> tuple[list[dict[str, Any]
 def build_command_model(config: TrainConfig, data: Path, rows_for_tokenizer: list[dict[str, Any]],
                         tokenizer_file: Path | None = None):
     """The model to train: from `init_from`, or a fresh backbone with a tokenizer trained on the training texts."""
-    from tokenizers import Tokenizer
-
+    from scenic.artifacts import read_tokenizer
     from scenic.models import CommandModel, train_tokenizer
 
     home_yaml = (data / "home.yaml").read_text(encoding="utf-8") if (data / "home.yaml").is_file() else None
@@ -116,7 +154,7 @@ def build_command_model(config: TrainConfig, data: Path, rows_for_tokenizer: lis
         return cm
     backbone = config.backbone_config()
     if tokenizer_file is not None:
-        tok = Tokenizer.from_file(str(tokenizer_file))
+        tok = read_tokenizer(tokenizer_file)
     else:
         texts = [r[k] for r in rows_for_tokenizer for k in ("prompt", "command")]
         tok = train_tokenizer(texts, vocab_size=backbone.vocab_size)
@@ -131,12 +169,13 @@ def build_command_model(config: TrainConfig, data: Path, rows_for_tokenizer: lis
     return cm
 
 
-def train(config: TrainConfig, progress: bool = True, resume: bool = False, overwrite: bool = False,
+def train(config: TrainConfig, progress: bool = True, resume: bool = False, force: bool = False,
           stop_at_step: int | None = None, console: Any = None) -> Path:
     """Train a model as `config` says and return the checkpoint folder (`config.out`).
 
     `resume=True` continues an interrupted run in `config.out` from its saved state (identical results for a fixed
-    seed), or returns at once when that run already finished. `stop_at_step` stops early as if interrupted (the
+    seed), or returns at once when that run already finished (another model's folder is an error naming both).
+    `force=True` replaces a SCENIC artifact in `config.out` (never a folder with other files; docs/CONTRACTS.md). `stop_at_step` stops early as if interrupted (the
     state is saved; useful for time-limited machines). `console`: a rich Console for the summary lines (None: quiet
     unless `progress`).
     """
@@ -150,7 +189,7 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
 
         console = Console(stderr=True)
     data, out = check_data_dir(config.data), Path(config.out)
-    mode = _prepare_out(out, resume, overwrite)
+    mode = _prepare_out(out, config, resume, force)
     if mode == "done":
         _say(console, f"{out}: already finished; nothing to resume")
         return out
@@ -189,16 +228,18 @@ def train(config: TrainConfig, progress: bool = True, resume: bool = False, over
     result = train_loop(
         cm, source, config,
         evaluate=validation_em if val else None, on_best=save_best, state_dir=state_dir,
-        state_files={"tokenizer.json": cm.tokenizer.to_str()}, resume=mode == "resume", stop_at_step=stop_at_step,
-        progress=progress, description=f"train {preset_name}",
+        state_files={"tokenizer.json": cm.tokenizer.to_str(),
+                     RUN_CONFIG: json.dumps(config.model_dump(mode="json"), indent=2) + "\n"},
+        resume=mode == "resume", stop_at_step=stop_at_step, progress=progress, description=f"train {preset_name}",
     )
     if not result.completed:
         _say(console, f"stopped at step {result.steps}/{config.max_steps}; continue with --resume (state in {state_dir})")
         return out
-    return _finish(config, cm, result, data, out, device, source, console)
+    return _finish(config, cm, result, data, out, device, source, console, force)
 
 
-def _finish(config: TrainConfig, cm, result, data: Path, out: Path, device, source: BatchSource, console) -> Path:
+def _finish(config: TrainConfig, cm, result, data: Path, out: Path, device, source: BatchSource, console,
+            force: bool) -> Path:
     from scenic.models import CommandModel
 
     best = out / BEST_DIR
@@ -213,7 +254,8 @@ def _finish(config: TrainConfig, cm, result, data: Path, out: Path, device, sour
     }
     final.info.update({k: summary[k] for k in ("preset", "parameters", "steps", "best_step")})
     final.info["val_em"] = result.best_metric
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, "train", inputs=(config.data, config.init_from), force=force, replace=False,
+                    own=(STATE_DIR, BEST_DIR)) as tmp:
         final.save(tmp)
         write_json_atomic(tmp / TRAIN_LOG, {"summary": summary, "history": result.history})
         files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
