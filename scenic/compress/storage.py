@@ -90,7 +90,12 @@ def read_quant_metadata(folder: str | Path) -> dict[str, Any] | None:
     path = Path(folder) / QUANT_FILE
     if not path.is_file():
         return None
-    meta = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ScenicError(f"{path}: corrupt ({err}); copy the checkpoint again or remake it") from None
+    if not isinstance(meta, dict):
+        raise ScenicError(f"{path}: corrupt (not a JSON object); copy the checkpoint again or remake it")
     if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
         raise ScenicError(f"{path}: unknown quantization format {meta.get('format')!r} v{meta.get('version')}")
     return meta
@@ -112,7 +117,7 @@ def load_quantized_model(folder: str | Path, model_cls: type, device: str | torc
         raise ScenicError(f"{folder}: no {QUANT_FILE}")
     if meta["mode"] == "fp16":
         dtype = torch.float16 if torch.device(device).type == "cuda" else torch.float32
-        return model_cls.from_pretrained(folder, dtype=dtype).to(device)
+        return model_cls.from_pretrained(folder, dtype=dtype, use_safetensors=True).to(device)
     config = model_cls.config_class.from_pretrained(folder)
     model = model_cls(config)
     sd = load_file(str(folder / MODEL_WEIGHTS_FILE))

@@ -22,6 +22,8 @@ from scenic.models.tokenizer import BOS_ID, EOS_ID, PAD_ID, SEP_ID, TOKENIZER_FI
 SCENIC_MODEL_FILE = "scenic_model.json"  # kind and limits; the stage manifest is manifest.json beside it
 HOME_FILE = "home.yaml"
 KINDS = ("encoder-decoder", "decoder-only")
+MODEL_KINDS = {"T5ForConditionalGeneration": "encoder-decoder", "EncoderDecoderModel": "encoder-decoder",
+               "LlamaForCausalLM": "decoder-only"}  # the transformers class each kind is
 _CACHE_LIMIT = 2_000_000  # texts whose token ids are memoised (a few hundred MB at most)
 
 
@@ -208,7 +210,7 @@ class CommandModel:
 
     # ---- persistence --------------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
-        """Write the `save_pretrained` folder plus tokenizer, home and scenic_model.json (no manifest: callers add it)."""
+        """Write the `save_pretrained` folder plus tokenizer, home, scenic_model.json and a manifest of the files."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with _quiet_transformers():
@@ -223,34 +225,61 @@ class CommandModel:
         meta = {**self.info, "kind": self.kind, "max_prompt_tokens": self.max_prompt_tokens,
                 "max_command_tokens": self.max_command_tokens}
         (folder / SCENIC_MODEL_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        # every file with its size and sha256, checked on load; `scenic train` / `compress` replace it with theirs
+        from scenic.artifacts import MANIFEST, make_manifest, write_json_atomic
+
+        files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST)
+        write_json_atomic(folder / MANIFEST, make_manifest("checkpoint", {}, files=files, root=folder))
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | torch.device = "cpu") -> "CommandModel":
+    def load(cls, folder: str | Path, device: str | torch.device = "cpu", verify: bool | None = None) -> "CommandModel":
+        """Load a checkpoint folder. Every file it reads is first checked against manifest.json (sizes and sha256),
+        so corrupt or mismatched weights are refused before use; `verify=False` skips that for speed (default: on,
+        unless `scenic --no-verify`)."""
+        from scenic.artifacts import verifying
+        from scenic.models.integrity import verify_checkpoint
+
         folder = Path(folder)
         meta_path = folder / SCENIC_MODEL_FILE
         if not folder.is_dir():
             raise ScenicError(f"{folder}: no such checkpoint folder")
         if not meta_path.is_file():
             raise ScenicError(f"{folder}: not a SCENIC checkpoint (no {SCENIC_MODEL_FILE})")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        kind = meta.pop("kind")
+        if verifying() if verify is None else verify:
+            verify_checkpoint(folder)
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise ScenicError(f"{meta_path}: corrupt ({err}); copy the checkpoint again or remake it") from None
+        kind = meta.pop("kind", None) if isinstance(meta, dict) else None
         if kind not in KINDS:
-            raise ScenicError(f"{meta_path}: unknown model kind '{kind}'")
+            raise ScenicError(f"{meta_path}: unknown model kind {kind!r} (known: {', '.join(KINDS)})")
         Auto = _model_class(folder)
-        with _quiet_transformers():
-            if (folder / "quantization.json").is_file():  # a quantized checkpoint from `scenic compress`
-                from scenic.compress.storage import load_quantized_model
+        if MODEL_KINDS[Auto.__name__] != kind:
+            raise ScenicError(f"{meta_path}: says kind '{kind}' but config.json is a {MODEL_KINDS[Auto.__name__]} "
+                              "model; the checkpoint's files do not belong together")
+        try:
+            with _quiet_transformers():
+                if (folder / "quantization.json").is_file():  # a quantized checkpoint from `scenic compress`
+                    from scenic.compress.storage import load_quantized_model
 
-                model = load_quantized_model(folder, Auto, device)
-            else:
-                model = Auto.from_pretrained(folder).to(device)
-        model.eval()
-        home = (folder / HOME_FILE).read_text(encoding="utf-8") if (folder / HOME_FILE).is_file() else None
-        from scenic.models.warm_start import PROMPT_TOKENIZER_FILE, load_prompt_tokenizer
+                    model = load_quantized_model(folder, Auto, device)
+                else:
+                    model = Auto.from_pretrained(folder, use_safetensors=True).to(device)
+            model.eval()
+            home = (folder / HOME_FILE).read_text(encoding="utf-8") if (folder / HOME_FILE).is_file() else None
+            from scenic.models.warm_start import PROMPT_TOKENIZER_FILE, load_prompt_tokenizer
 
-        prompt_tok = load_prompt_tokenizer(folder / PROMPT_TOKENIZER_FILE) \
-            if (folder / PROMPT_TOKENIZER_FILE).is_file() else None
-        return cls(model=model, tokenizer=load_tokenizer(folder), kind=kind,
+            prompt_tok = load_prompt_tokenizer(folder / PROMPT_TOKENIZER_FILE) \
+                if (folder / PROMPT_TOKENIZER_FILE).is_file() else None
+            tokenizer = load_tokenizer(folder)
+        except ScenicError:
+            raise
+        except Exception as err:  # safetensors, transformers, tokenizers and YAML each raise their own types
+            first = " ".join(str(err).split())[:300]
+            raise ScenicError(f"{folder}: cannot load the checkpoint ({type(err).__name__}: {first}); copy it again "
+                              "or remake it") from err
+        return cls(model=model, tokenizer=tokenizer, kind=kind,
                    max_prompt_tokens=meta.pop("max_prompt_tokens", 96),
                    max_command_tokens=meta.pop("max_command_tokens", 128), home_yaml=home, info=meta,
                    prompt_tokenizer=prompt_tok)

@@ -29,7 +29,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4000, min_frequency:
 
 
 def load_tokenizer(folder: str | Path) -> Tokenizer:
-    return Tokenizer.from_file(str(Path(folder) / TOKENIZER_FILE))
+    from scenic.artifacts import read_tokenizer
+
+    return read_tokenizer(Path(folder) / TOKENIZER_FILE)
 
 
 def encode(tok: Tokenizer, text: str) -> list[int]:

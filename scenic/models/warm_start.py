@@ -54,7 +54,7 @@ def build_warm_encoder_decoder(cfg, vocab_size: int):
     folder = resolve_encoder_init(cfg.encoder_init)
     # The pooler (147k parameters) is kept although nothing reads it: EncoderDecoderModel.from_pretrained rebuilds
     # the encoder with one, so a saved checkpoint would otherwise not load back as it was trained.
-    encoder = BertModel.from_pretrained(folder, dtype=torch.float32)  # a half-precision copy still trains in FP32
+    encoder = BertModel.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)  # a half-precision copy still trains in FP32
     decoder = BertLMHeadModel(BertConfig(
         vocab_size=vocab_size, hidden_size=cfg.d_model, num_hidden_layers=cfg.num_decoder_layers or cfg.num_layers,
         num_attention_heads=cfg.num_heads, intermediate_size=cfg.d_ff, hidden_dropout_prob=cfg.dropout,

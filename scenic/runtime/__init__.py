@@ -18,6 +18,11 @@ __all__ = ["load", "read_export_info", "find_latest_export", "Predictor", "Predi
            "ExportIntegrityError"]
 
 
+# what load() and the predictor read from export.json
+REQUIRED_KEYS = ("kind", "variants", "default_variant", "special_ids", "tokenizer", "max_prompt_tokens",
+                 "max_command_tokens")
+
+
 def _read_json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -43,15 +48,19 @@ def read_export_info(path: str | Path) -> tuple[Path, dict, str | None]:
     if info.get("format_version") != FORMAT_VERSION:
         raise ExportFormatError(f"{path}: export format {info.get('format_version')} (this runtime reads "
                                 f"{FORMAT_VERSION}); re-export")
+    missing = [k for k in REQUIRED_KEYS if k not in info]
+    if missing:
+        raise ExportFormatError(f"{path / EXPORT_FILE}: missing {', '.join(missing)}; re-export or re-download")
     return path, info, pointed
 
 
 def load(path: str | Path, variant: str | None = None, providers: Sequence[str] | None = None,
-         threads: int | None = None, home=None, verify: bool = True) -> Predictor:
+         threads: int | None = None, home=None, verify: bool | None = None) -> Predictor:
     """Load an export folder (or one of its variant folders, e.g. `exports/x/int8-dynamic`).
 
     `variant` picks fp32 / fp16 / int8-dynamic / int8-qdq (default: the folder's, else the export's default);
-    `providers` are onnxruntime execution providers (default CPU); `home` overrides the export's home.
+    `providers` are onnxruntime execution providers (default CPU); `home` overrides the export's home; `verify`
+    checks every file against manifest.json first (default on, unless `scenic --no-verify`).
     """
     from scenic.runtime.session import make_runner
     from scenic.runtime.tokens import PromptCodec, SpecialIds
@@ -67,7 +76,9 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     graphs = variants[variant]["files"]
     manifest = read_manifest(root)
     names = [EXPORT_FILE, *shared_files(info), *graphs.values(), *variants[variant].get("external_data", [])]
-    if verify:
+    from scenic.artifacts import verifying
+
+    if verifying() if verify is None else verify:
         verify_files(root, manifest, names)
     home_obj = home
     if home_obj is None and info.get("home"):
@@ -77,7 +88,13 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     sp = info["special_ids"]
     codec = PromptCodec(root / info["tokenizer"], info["kind"], SpecialIds(**sp), int(info["max_prompt_tokens"]),
                         info.get("prompt_tokenizer"), root)
-    runner = make_runner(info["kind"], {g: root / f for g, f in graphs.items()}, info, providers, threads)
+    try:
+        runner = make_runner(info["kind"], {g: root / f for g, f in graphs.items()}, info, providers, threads)
+    except Exception as err:
+        if not type(err).__module__.startswith("onnxruntime"):
+            raise
+        raise ExportFormatError(f"{root}: onnxruntime cannot load the {variant} graphs "
+                                f"({' '.join(str(err).split())[:200]}); re-export or copy the export again") from None
     return Predictor(root, variant, info, manifest, runner, codec, home_obj, root / info["tokenizer"])
 
 

@@ -12,10 +12,12 @@ from typing import Iterable, Sequence
 
 from tokenizers import Tokenizer
 
+from scenic.artifacts import read_tokenizer
+
 
 def load_prompt_tokenizer(path: Path) -> Tokenizer:
     """A pretrained encoder's tokenizer without its shipped padding/truncation: callers pad and truncate themselves."""
-    tok = Tokenizer.from_file(str(path))
+    tok = read_tokenizer(path)
     tok.no_padding()
     tok.no_truncation()
     return tok
@@ -41,7 +43,7 @@ class PromptCodec:
                  prompt_tokenizer: dict | None = None, root: Path | None = None):
         """`prompt_tokenizer` is export.json's entry for a pretrained encoder's own tokenizer ({file, cls, sep}):
         prompts are then [cls] ids [sep] in its vocabulary, and only commands use `tokenizer_path`."""
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.tokenizer = read_tokenizer(tokenizer_path)
         self.kind = kind
         self.special = special
         self.max_prompt_tokens = max_prompt_tokens
