@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from scenic import ScenicError, __version__
+from scenic import __version__
 
 app = typer.Typer(
     name="scenic", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -21,9 +21,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_options = {"debug": False}  # set by the root options, read by main() when a command fails
+
+
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version.")) -> None:
-    pass
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="On an error, also print the Python traceback."),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Load checkpoints and exports without checking their "
+                                                              "files against manifest.json (faster; for trusted files)."),
+) -> None:
+    _options["debug"] = debug
+    if no_verify:
+        from scenic.artifacts import verification
+
+        ctx.with_resource(verification(False))
 
 
 def _register() -> None:
@@ -38,24 +51,21 @@ _register()
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
-    try:
-        app(standalone_mode=False)
-    except ScenicError as err:
-        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except Exception as err:  # click usage errors and friends
-        import click
+    """Entry point and the CLI's one error boundary: whatever goes wrong becomes one line on stderr and a non-zero
+    exit code (2 for bad input, files or machine; 1 for a bug; 130 Ctrl-C; 143 SIGTERM), never a traceback unless
+    `scenic --debug`. See scenic/cli/errors.py."""
+    from scenic.cli import errors
 
-        # typer >= 0.22 vendors its own click (typer._click), whose exceptions are not click's
-        vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
-        usage = (click.exceptions.ClickException,) + ((vendored.ClickException,) if vendored else ())
-        if isinstance(err, usage):
-            err.show()
-            sys.exit(err.exit_code)
+    _options["debug"] = False
+    try:
+        with errors.sigterm_raises():
+            rv = app(standalone_mode=False)
+    except SystemExit:
         raise
+    except BaseException as err:  # the boundary: KeyboardInterrupt and SIGTERM included
+        sys.exit(errors.report(err, _options["debug"]))
+    code = rv if isinstance(rv, int) else 0  # typer turns Ctrl-C into a returned 130 when not standalone
+    if code == errors.EXIT_INTERRUPTED:
+        typer.echo("interrupted", err=True)
+    if code:
+        sys.exit(code)

@@ -19,17 +19,31 @@ PROVIDERS = {
 }
 
 
+def _utf8_lines(data: bytes, source: str) -> list[str]:
+    """Requests are UTF-8 text: anything else (a binary file, another encoding) is one clear error, not a guess."""
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ScenicError(f"{source}: line {line} is not UTF-8 text ({err.reason} at byte {err.start}); convert it "
+                          "to UTF-8 (e.g. iconv -t UTF-8) and run again") from None
+
+
 def _inputs(text: Optional[str], file: Optional[Path]) -> list[str]:
     if text is not None and file is not None:
         raise ScenicError("give a TEXT or --file, not both")
     if text is not None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:  # non-UTF-8 bytes in argv arrive as lone surrogates
+            raise ScenicError(f"the request is not UTF-8 text (at character {err.start}); convert it to UTF-8") from None
         return [text]
     if file is not None and str(file) != "-":
         if not file.is_file():
             raise ScenicError(f"{file}: no such file")
-        lines = file.read_text(encoding="utf-8").splitlines()
+        lines = _utf8_lines(file.read_bytes(), str(file))
     elif file is not None or not sys.stdin.isatty():
-        lines = sys.stdin.read().splitlines()
+        lines = _utf8_lines(sys.stdin.buffer.read(), "stdin")
     else:
         raise ScenicError("nothing to run: give a TEXT, --file PATH, or lines on stdin")
     return [ln.strip() for ln in lines if ln.strip()]
@@ -41,7 +55,8 @@ def register(app: typer.Typer) -> None:
         text: Optional[str] = typer.Argument(None, help="One request, e.g. \"turn the kitchen lights off\"."),
         file: Optional[Path] = typer.Option(None, "--file", "-f", help="One request a line ('-' for stdin)."),
         model: Optional[Path] = typer.Option(None, "--model", "-m",
-                                             help="Export folder or variant folder (default: the newest under exports/)."),
+                                             help="Export folder, variant folder or bundle file "
+                                                  "(default: the newest export under exports/)."),
         variant: Optional[str] = typer.Option(None, "--variant",
                                               help="fp32, fp16, int8-dynamic or int8-qdq (default: the export's)."),
         beams: int = typer.Option(1, "--beams", min=1, max=16, help="Beam width; alternatives are printed too."),
@@ -64,7 +79,10 @@ def register(app: typer.Typer) -> None:
             home_obj = load_home(home)
         if provider not in PROVIDERS:
             raise ScenicError(f"unknown provider '{provider}' (known: {', '.join(PROVIDERS)})")
-        predictor = runtime.load(folder, variant=variant, home=home_obj, providers=PROVIDERS[provider])
-        preds = predictor.predict(prompts, num_beams=beams, constrained=constrained, batch_size=batch_size)
+        from scenic.runtime.bundle import opened
+
+        with opened(folder) as export_dir:  # a bundle file is unpacked into a temporary folder, checked like any export
+            predictor = runtime.load(export_dir, variant=variant, home=home_obj, providers=PROVIDERS[provider])
+            preds = predictor.predict(prompts, num_beams=beams, constrained=constrained, batch_size=batch_size)
         for p in preds:
             typer.echo(json.dumps(p.to_json(), ensure_ascii=False, indent=2 if text is not None else None))
