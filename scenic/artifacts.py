@@ -146,6 +146,8 @@ def check_output(out: str | Path, stage: str, *, inputs: Iterable[str | Path | N
     state/ and best/); one holding a SCENIC artifact of the same stage (replaced when `replace`, else only with
     `force`), or of another stage with `force`. Never: a folder with files its manifest does not list (the user's
     files), a folder without a manifest, a folder that contains one of the command's `inputs` or lies inside one.
+    When `out` may be written, the temporary folders a killed run left beside it are removed (clean_stale_partials),
+    so every stage cleans them as it starts, not only when it renames its result into place.
     """
     out = Path(out)
     where = out.resolve()
@@ -159,11 +161,14 @@ def check_output(out: str | Path, stage: str, *, inputs: Iterable[str | Path | N
         if src.is_dir() and _inside(where, src):
             raise ScenicError(f"{out}: lies inside {item}, an input of this command, and would change it "
                               "(choose another --out)")
-    if not out.exists():
-        return
+    if out.exists():
+        _check_existing(out, stage, force, replace, set(own))
+    clean_stale_partials(out)
+
+
+def _check_existing(out: Path, stage: str, force: bool, replace: bool, own: set[str]) -> None:
     if not out.is_dir():
         raise ScenicError(f"{out}: exists and is not a folder (choose another --out)")
-    own = set(own)
     entries = [p for p in out.iterdir() if not _PARTIAL.match(p.name)]
     if not entries or all(p.name in own for p in entries):
         return
@@ -243,9 +248,10 @@ def atomic_dir(final: str | Path, stage: str | None = None, *, inputs: Iterable[
         check_output(final, stage, inputs=inputs, force=force, replace=replace, own=own)
     elif final.exists() and not final.is_dir():
         raise ScenicError(f"{final}: exists and is not a folder")
+    else:
+        clean_stale_partials(final)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_partials(final)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}-", suffix=".partial", dir=final.parent))
     except OSError as err:
         raise (_disk_full(final, err) if is_disk_full(err) else err) from None
