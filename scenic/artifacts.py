@@ -75,6 +75,16 @@ def save_figure_atomic(fig: Any, path: str | Path, dpi: int = 120) -> Path:
     return path
 
 
+def write_results(folder: str | Path, results: dict, markdown: str, figure: Any, png_name: str) -> Path:
+    """A benchmark's results: results.json, results.md and its figure, each written atomically into `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "results.json", results)
+    write_text_atomic(folder / "results.md", markdown)
+    save_figure_atomic(figure, folder / png_name)
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_dir(final: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside `final`; on success it replaces `final` in one rename.
@@ -116,6 +126,11 @@ def environment_info() -> dict[str, Any]:
         m = sys.modules.get(mod)
         if m is not None:
             info[mod] = getattr(m, "__version__", None)
+    from scenic.threads import thread_info
+
+    policy = thread_info()
+    info["threads"] = policy["threads"]  # the CPU threads torch / onnxruntime / faiss were given (docs/threads.md)
+    info["thread_policy"] = policy
     return info
 
 

@@ -12,6 +12,8 @@ from scenic.config.base import StrictModel, apply_overrides, read_yaml, validate
 
 RECIPE_HELP = "A recipe YAML; its section for this stage supplies the options (command-line options win)."
 SET_HELP = "Override a config key: key=value (repeatable)."
+THREADS_HELP = ("CPU threads for torch / onnxruntime / faiss (default: the cores this process may use, from its CPU "
+                "affinity and cgroup quota; see docs/threads.md).")
 
 
 def not_yet(stage: str) -> None:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from scenic import ScenicError
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 from scenic.runtime.layout import EXPORT_FILE
 
 
@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         bundle: Optional[str] = typer.Option(None, "--bundle", help="Bundle archive format: zstd, zip or none."),
         recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     ) -> None:
         """Export a checkpoint to ONNX (plus INT8 / FP16 / TensorRT), check it against PyTorch, bundle it."""
         from scenic.export import ExportConfig
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
             return
         target = out or Path("exports") / model.resolve().name
         try:
-            result = run_export(model, target, cfg, data=data, progress=True)
+            result = run_export(model, target, cfg, data=data, progress=True, threads=threads)
         except TensorRTMissing:
             _summary(read_manifest(target))
             raise

@@ -72,10 +72,13 @@ def inherit_training_objective(model_dir: Path, cfg: CompressConfig) -> Compress
 
 
 def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig, progress: bool = True,
-             overwrite: bool = False) -> Path:
-    """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads)."""
+             overwrite: bool = False, threads: int | None = None) -> Path:
+    """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads).
+    `threads`: CPU threads (default: scenic.threads' policy)."""
     from scenic.models import CommandModel
+    from scenic.threads import apply_threads
 
+    apply_threads(threads)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     cfg = config
     _check_inputs(model_dir, cfg)
