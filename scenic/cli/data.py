@@ -9,7 +9,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 app = typer.Typer(no_args_is_help=True, help="Generate, import and inspect datasets.")
 
@@ -38,6 +38,31 @@ def _progress(total: int, what: str) -> Iterator:
     finally:
         if "bar" in state:
             state["bar"].stop()
+
+
+@contextmanager
+def _phase_progress() -> Iterator:
+    """A rich progress bar on stderr for work in phases; yields the `progress(phase, done, total)` callback the
+    import takes (one bar per phase, shown from its first report)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def report(phase: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def _print_summary(manifest: dict[str, Any], out: Path) -> None:
@@ -72,6 +97,11 @@ def _print_summary(manifest: dict[str, Any], out: Path) -> None:
     for key in ("conflicts", "invalid_dropped", "conflicts_dropped", "repeats_dropped"):
         if manifest.get(key):
             console.print(f"[yellow]{key.replace('_', ' ')}: {manifest[key]}[/yellow]")
+    if manifest.get("skipped_rows"):
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in manifest["skipped_rows"].items())
+        first = manifest["skipped_examples"][0]
+        console.print(f"[yellow]rows skipped (not imported): {counts}; first: {first[0]} ({first[2]})[/yellow]",
+                      highlight=False, markup=True)
     if manifest.get("shortfall"):
         console.print(f"[yellow]could not produce enough distinct examples: {manifest['shortfall']}[/yellow]")
 
@@ -108,18 +138,25 @@ def import_(
     command_field: Optional[str] = typer.Option(
         None, "--command-field", help="Field/column of the command (default response for scenic, else command)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the split."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse the file if any row would be skipped (truncated or "
+                                                        "malformed row, command that does not parse)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
 ) -> None:
-    """Import prompts and opaque canonical commands; split so every val/test response is also in train."""
+    """Import prompts and commands (SCENIC command strings or opaque text); split so every val/test response is
+    also in train; mine hard-negative triplets."""
     from scenic.data.config import ImportConfig
     from scenic.data.importer import import_dataset
+    from scenic.threads import apply_threads
 
     cfg = build_config(ImportConfig, "data", recipe, {
         "file": str(file) if file else None, "format": fmt, "prompt_field": prompt_field,
-        "command_field": command_field, "seed": seed,
+        "command_field": command_field, "seed": seed, "strict": strict or None,
     }, overrides)
-    manifest = import_dataset(cfg, out)
+    apply_threads(threads)
+    with _phase_progress() as report:
+        manifest = import_dataset(cfg, out, progress=report)
     _print_summary(manifest, out)
     echo_done("dataset", out)
 
