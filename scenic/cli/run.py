@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from scenic import ScenicError
+from scenic.cli.common import THREADS_HELP
 
 # onnxruntime provider lists, best first (cuda/tensorrt need the onnxruntime-gpu build; see docs/deploy-jetson.md)
 PROVIDERS = {
@@ -27,9 +28,11 @@ def _inputs(text: Optional[str], file: Optional[Path]) -> list[str]:
     if file is not None and str(file) != "-":
         if not file.is_file():
             raise ScenicError(f"{file}: no such file")
-        lines = file.read_text(encoding="utf-8").splitlines()
+        # undecodable bytes stay in their line (as lone surrogates) so that request alone gets an error result
+        lines = file.read_bytes().decode("utf-8", "surrogateescape").splitlines()
     elif file is not None or not sys.stdin.isatty():
-        lines = sys.stdin.read().splitlines()
+        raw = getattr(sys.stdin, "buffer", None)
+        lines = (raw.read().decode("utf-8", "surrogateescape") if raw is not None else sys.stdin.read()).splitlines()
     else:
         raise ScenicError("nothing to run: give a TEXT, --file PATH, or lines on stdin")
     return [ln.strip() for ln in lines if ln.strip()]
@@ -49,6 +52,7 @@ def register(app: typer.Typer) -> None:
         home: Optional[Path] = typer.Option(None, "--home", help="Home YAML to check against (default: the export's)."),
         provider: str = typer.Option("cpu", "--provider", help="onnxruntime execution provider: cpu, cuda or tensorrt."),
         batch_size: int = typer.Option(64, "--batch-size", min=1),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     ) -> None:
         """Print each request's command and parsed calls as JSON (one object a line for several requests)."""
         import scenic.runtime as runtime
@@ -64,7 +68,13 @@ def register(app: typer.Typer) -> None:
             home_obj = load_home(home)
         if provider not in PROVIDERS:
             raise ScenicError(f"unknown provider '{provider}' (known: {', '.join(PROVIDERS)})")
-        predictor = runtime.load(folder, variant=variant, home=home_obj, providers=PROVIDERS[provider])
+        predictor = runtime.load(folder, variant=variant, home=home_obj, providers=PROVIDERS[provider],
+                               threads=threads)
         preds = predictor.predict(prompts, num_beams=beams, constrained=constrained, batch_size=batch_size)
         for p in preds:
             typer.echo(json.dumps(p.to_json(), ensure_ascii=False, indent=2 if text is not None else None))
+        failed = sum(p.error is not None and p.command is None for p in preds)
+        if failed:  # every other request was answered above; the exit status still says some were not
+            typer.secho(f"error: {failed} of {len(preds)} request(s) could not be read (see their \"error\")",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
