@@ -10,7 +10,10 @@ Light", as real homes have) and half with a unique name ("Desk Lamp 4821"), some
 1. `data generate` of `--examples` examples for it, in a child process: wall seconds and peak RSS.
 2. A t5-micro trained briefly on data for it (its tokenizer learns the home's words) and exported to ONNX; then
    `--requests` test prompts decoded one at a time (batch 1, greedy) unconstrained and schema-constrained against
-   the home, interleaved, after one warm-up request: p50 / p90 / p99 / max latency, and p99 / p50.
+   the home, interleaved, after one warm-up request: p50 / p90 / p99 / max latency (wall clock, and the process's
+   CPU time, which other jobs on a shared machine do not inflate), and p99 / p50. Each measurement runs in a child
+   process over blocks of `--block` prompts; with `--before-src DIR` (a copy of the code before this work, e.g.
+   `git archive <commit>`), blocks of the old runtime on the same export alternate with the new one's.
 
 Writes OUT/results.json, OUT/results.md and OUT/latency.png. The model's accuracy is beside the point here (a few
 hundred steps); the decoding work per request is what is measured.
@@ -26,7 +29,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,9 +90,10 @@ def percentiles(xs: list[float]) -> dict[str, float]:
     return out
 
 
-def timed_generate(home_path: Path, examples: int, out: Path) -> dict:
-    """`generate_dataset` in a child process: wall seconds and the child's peak RSS."""
-    code = ("import json, resource, sys, time; from scenic.data import GenerateConfig, generate_dataset; "
+def timed_generate(home_path: Path, examples: int, out: Path, src: Path | None = None) -> dict:
+    """`generate_dataset` in a child process (the code under `src` when given): wall seconds and its peak RSS."""
+    code = (("import sys; sys.path.insert(0, %r); " % str(src) if src else "") +
+            "import json, resource, sys, time; from scenic.data import GenerateConfig, generate_dataset; "
             f"t = time.perf_counter(); generate_dataset(GenerateConfig(home={str(home_path)!r}, "
             f"num_examples={examples}, seed=0), {str(out)!r}); w = time.perf_counter() - t; "
             "print(json.dumps({'wall_seconds': w, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss"
@@ -101,15 +104,46 @@ def timed_generate(home_path: Path, examples: int, out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def latency(predictor, prompts: list[str], constrained_modes=(False, True)) -> dict:
-    predictor.generate(prompts[:1], constrained=True)  # warm-up: builds the grammar and the first masks
-    times: dict[bool, list[float]] = {m: [] for m in constrained_modes}
-    for p in prompts:
-        for m in constrained_modes:  # interleaved, so both see the same machine load
-            t = time.perf_counter()
-            predictor.generate([p], constrained=m)
-            times[m].append(time.perf_counter() - t)
-    return {("constrained" if m else "unconstrained"): percentiles(v) for m, v in times.items()}
+CHILD = """
+import json, sys, time
+src, export, home, prompts_file = sys.argv[1:5]
+if src != "-":
+    sys.path.insert(0, src)
+import scenic.runtime as runtime
+from scenic.homes import load_home
+assert src == "-" or runtime.__file__.startswith(src)
+prompts = json.load(open(prompts_file, encoding="utf-8"))
+predictor = runtime.load(export, home=load_home(home), threads=1)
+t = time.perf_counter()
+predictor.generate(prompts[:1], constrained=True)  # warm-up: builds the grammar and the first masks
+first = time.perf_counter() - t
+out = {"first_request_seconds": first, "unconstrained": [], "constrained": []}
+for p in prompts:
+    for mode in ("unconstrained", "constrained"):  # interleaved, so both see the same machine load
+        w, c = time.perf_counter(), time.process_time()
+        predictor.generate([p], constrained=mode == "constrained")
+        out[mode].append([time.perf_counter() - w, time.process_time() - c])
+print(json.dumps(out))
+"""
+
+
+def latency(src: Path | None, export: Path, home: Path, prompts: list[str], work: Path) -> dict:
+    """One child process decoding `prompts` with the code under `src` (None: this checkout)."""
+    path = work / "prompts.json"
+    path.write_text(json.dumps(prompts), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(src) if src else "-", str(export), str(home), str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarise(blocks: list[dict]) -> dict:
+    out = {"first_request_seconds": round(max(b["first_request_seconds"] for b in blocks), 3)}
+    for mode in ("unconstrained", "constrained"):
+        rows = [r for b in blocks for r in b[mode]]
+        out[mode] = {"wall": percentiles([w for w, _ in rows]), "cpu": percentiles([c for _, c in rows])}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-examples", type=int, default=3000)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--block", type=int, default=100, help="prompts per child process")
+    ap.add_argument("--before-src", type=Path, help="a copy of the code before this work, measured alongside")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/large-home")
     args = ap.parse_args(argv)
 
@@ -136,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         home_path.write_text(yaml.safe_dump(home, sort_keys=False), encoding="utf-8")
         gen = timed_generate(home_path, args.examples, tmp / "gen")
         print(f"generate {args.examples}: {gen}", flush=True)
-        lat, t_home = _decode(home_path, tmp, args)
+        if args.before_src is not None:
+            gen_before = timed_generate(home_path, args.examples, tmp / "gen-before", args.before_src)
+            print(f"generate {args.examples} before: {gen_before}", flush=True)
+        decode = _decode(home_path, tmp, args)
     results = {
         "command": " ".join(shlex.quote(a) for a in [sys.executable.split("/")[-1], *sys.argv]),
         "environment": environment_info(), "load_before": [round(x, 2) for x in load_before],
@@ -144,19 +183,19 @@ def main(argv: list[str] | None = None) -> int:
         "home": {"entities": len(home["entities"]), "areas": len(home["areas"]), "floors": len(home["floors"]),
                  "distinct_names": len({e["name"] for e in home["entities"]})},
         "generate": {"examples": args.examples, **{k: round(v, 2) for k, v in gen.items()}},
-        "decode": {"requests": args.requests, "batch": 1, "beams": 1, "first_request_seconds": round(t_home, 3),
-                   **lat},
+        "decode": {"requests": args.requests, "batch": 1, "beams": 1, "threads": 1, **decode["after"]},
     }
+    if args.before_src is not None:
+        results["before"] = {"source": str(args.before_src),
+                             "generate": {k: round(v, 2) for k, v in gen_before.items()}, "decode": decode["before"]}
     write_results(args.out, results, to_markdown(results), plot(results), "latency.png")
     print(to_markdown(results))
     return 0
 
 
-def _decode(home_path: Path, tmp: Path, args) -> tuple[dict, float]:
-    import scenic.runtime as runtime
+def _decode(home_path: Path, tmp: Path, args) -> dict:
     from scenic.data import GenerateConfig, generate_dataset, load_split
     from scenic.export import ExportConfig, export
-    from scenic.homes import load_home
     from scenic.train import TrainConfig, train
 
     data = tmp / "data"
@@ -165,16 +204,19 @@ def _decode(home_path: Path, tmp: Path, args) -> tuple[dict, float]:
                       lr=3e-3, warmup_steps=20, eval_examples=0, checkpoint_every=0, examples="pairs", device="cpu"),
           progress=False)
     export(tmp / "model", tmp / "export", ExportConfig(int8=False, bundle="none"))
-    predictor = runtime.load(tmp / "export", home=load_home(home_path))
     prompts = [r["prompt"] for r in load_split(data, "test")][: args.requests]
-    t = time.perf_counter()
-    predictor.generate(prompts[:1], constrained=True)
-    first = time.perf_counter() - t
-    return latency(predictor, prompts), first
+    blocks: dict[str, list[dict]] = {"before": [], "after": []}
+    for start in range(0, len(prompts), args.block):  # blocks of old and new code alternate: the same load for both
+        chunk = prompts[start:start + args.block]
+        if args.before_src is not None:
+            blocks["before"].append(latency(args.before_src, tmp / "export", home_path, chunk, tmp))
+        blocks["after"].append(latency(None, tmp / "export", home_path, chunk, tmp))
+        print(f"decoded {start + len(chunk)} / {len(prompts)}", flush=True)
+    return {k: summarise(v) for k, v in blocks.items() if v}
 
 
 def to_markdown(r: dict) -> str:
-    env, d, g = r["environment"], r["decode"], r["generate"]
+    env, d, g, b = r["environment"], r["decode"], r["generate"], r.get("before")
     lines = ["# Large home: generation and constrained decoding", "",
              f"- command: `{r['command']}`",
              f"- machine: {env.get('processor') or env.get('machine')} x{env.get('cpu_count')}, threads "
@@ -184,12 +226,21 @@ def to_markdown(r: dict) -> str:
              f"{r['home']['distinct_names']} distinct names",
              f"- `data generate` of {g['examples']} examples: {g['wall_seconds']} s wall, peak RSS "
              f"{g['peak_rss_mb']} MB",
-             f"- first constrained request (builds the grammar for the home): {d['first_request_seconds']} s", "",
-             f"Latency per request (batch 1, greedy, {d['requests']} test prompts, interleaved), ms:", "",
-             "| decoding | p50 | p90 | p99 | max | p99 / p50 |", "|---|---|---|---|---|---|"]
-    for mode in ("unconstrained", "constrained"):
-        s = d[mode]
-        lines.append(f"| {mode} | {s['p50']} | {s['p90']} | {s['p99']} | {s['max']} | {s['p99_over_p50']} |")
+             f"- first constrained request (builds the grammar for the home, not in the percentiles): "
+             f"{d['first_request_seconds']} s" + (f"; before: {b['decode']['first_request_seconds']} s" if b else ""),
+             *([f"- before (`{b['source']}`): `data generate` {b['generate']['wall_seconds']} s, peak RSS "
+                f"{b['generate']['peak_rss_mb']} MB"] if b else []), "",
+             f"Latency per request (batch 1, greedy, one onnxruntime thread, {d['requests']} test prompts, "
+             "unconstrained and constrained interleaved; old and new code in alternating blocks), ms:", "",
+             "| code | decoding | clock | p50 | p90 | p99 | max | p99 / p50 |", "|---|---|---|---|---|---|---|---|"]
+    for code, dd in (("before", b["decode"] if b else None), ("after", d)):
+        if dd is None:
+            continue
+        for mode in ("unconstrained", "constrained"):
+            for clock in ("wall", "cpu"):
+                s = dd[mode][clock]
+                lines.append(f"| {code} | {mode} | {clock} | {s['p50']} | {s['p90']} | {s['p99']} | {s['max']} | "
+                             f"{s['p99_over_p50']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -199,14 +250,16 @@ def plot(r: dict):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    modes = ["unconstrained", "constrained"]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    series = [("after", m, r["decode"][m]["wall"]) for m in ("unconstrained", "constrained")]
+    if r.get("before"):
+        series.insert(0, ("before", "constrained", r["before"]["decode"]["constrained"]["wall"]))
     keys = ["p50", "p90", "p99", "max"]
-    width = 0.35
-    for i, m in enumerate(modes):
-        ax.bar([k + i * width for k in range(len(keys))], [r["decode"][m][k] for k in keys], width, label=m)
-    ax.set_xticks([k + width / 2 for k in range(len(keys))], keys)
-    ax.set_ylabel("ms per request")
+    width = 0.8 / len(series)
+    for i, (code, m, s) in enumerate(series):
+        ax.bar([k + i * width for k in range(len(keys))], [s[k] for k in keys], width, label=f"{code}: {m}")
+    ax.set_xticks([k + width * (len(series) - 1) / 2 for k in range(len(keys))], keys)
+    ax.set_ylabel("ms per request (wall)")
     ax.set_title(f"{r['home']['entities']}-entity home, batch 1 greedy")
     ax.legend()
     fig.tight_layout()

@@ -28,6 +28,7 @@ from scenic.homes import Home
 # phases: I = intent name, S = after a space (slot name or ';' next), K = slot name, V = slot value,
 # C = after ' ;' (a space and the next intent follow), E = ended (EOS seen)
 State = tuple  # (phase, intent, slots, key, buf)
+PRECOMPUTE_MIN = 256  # first-slot value sets larger than this are built with the grammar; smaller ones when reached
 START: State = ("I", None, (), None, b"")
 END: State = ("E", None, (), None, b"")
 
@@ -78,8 +79,8 @@ class CommandGrammar:
         # intents that can start a valid call in this home (no `HassVacuumStart` in a home without a vacuum)
         self.intents = {name.encode(): name for name in INTENTS if self._feasible(name, ())}
         self._intent_prefixes = _prefixes(self.intents)
-        for intent, key in self._words:  # the sets every first slot starts from (on a big home, the costly ones)
-            if intent in self.intents.values():
+        for (intent, key), words in self._words.items():  # big first-slot sets (a large home's names) are built
+            if len(words) > PRECOMPUTE_MIN and intent in self.intents.values():  # now, not inside some request
                 self._values(intent, (), key)
 
     def _candidates(self, intent: str, slots: tuple, key: str) -> frozenset[bytes]:
