@@ -40,31 +40,6 @@ def _progress(total: int, what: str) -> Iterator:
             state["bar"].stop()
 
 
-@contextmanager
-def _phase_progress() -> Iterator:
-    """A rich progress bar on stderr for work in phases; yields the `progress(phase, done, total)` callback the
-    import takes (one bar per phase, shown from its first report)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
-    tasks: dict[str, Any] = {}
-
-    def report(phase: str, done: int, total: int) -> None:
-        if not tasks:
-            bar.start()
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total)
-        bar.update(tasks[phase], completed=done, total=total)
-
-    try:
-        yield report
-    finally:
-        if tasks:
-            bar.stop()
-
-
 def _print_summary(manifest: dict[str, Any], out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -148,6 +123,7 @@ def import_(
     also in train; mine hard-negative triplets."""
     from scenic.data.config import ImportConfig
     from scenic.data.importer import import_dataset
+    from scenic.progress import phase_progress
     from scenic.threads import apply_threads
 
     cfg = build_config(ImportConfig, "data", recipe, {
@@ -155,7 +131,7 @@ def import_(
         "command_field": command_field, "seed": seed, "strict": strict or None,
     }, overrides)
     apply_threads(threads)
-    with _phase_progress() as report:
+    with phase_progress() as report:
         manifest = import_dataset(cfg, out, progress=report)
     _print_summary(manifest, out)
     echo_done("dataset", out)
