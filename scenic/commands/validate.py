@@ -43,13 +43,17 @@ def resolve_targets(call: Call, home: Home) -> list[Entity]:
     out = []
     # narrow by the home's indexes first (same entities, same order): a scan of every entity per call made
     # validation slow on large homes
-    pool = home.entities
-    if isinstance(s.get("name"), str):
-        pool = home.entities_by_label.get(s["name"], [])
+    pools = [home.entities]
+    if "name" in s:
+        pools.append(home.entities_by_label.get(s["name"], []) if isinstance(s["name"], str) else [])
     if "area" in s:
         area = home.area_by_name.get(s["area"]) if isinstance(s["area"], str) else None
-        in_area = home.entities_by_area[area.id] if area is not None else []
-        pool = in_area if len(in_area) < len(pool) else pool
+        pools.append(home.entities_by_area[area.id] if area is not None else [])
+    if "floor" in s:
+        pools.append(home.entities_by_floor.get(s["floor"], []) if isinstance(s["floor"], str) else [])
+    if "domain" in s:
+        pools.append(home.entities_by_domain.get(s["domain"], []) if isinstance(s["domain"], str) else [])
+    pool = min(pools, key=len)
     for e in pool:
         if spec.domains and e.domain not in spec.domains:
             continue

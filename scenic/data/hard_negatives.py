@@ -168,9 +168,14 @@ def _build_index(x, proj, dims: int, flat_max: int, seed: int, chunk: int, progr
     return index
 
 
-def _exact_scores(x, anchors: np.ndarray, cands: np.ndarray) -> np.ndarray:
-    """TF-IDF cosine of each (anchor, candidate) pair: row-wise sparse dot products."""
-    return np.asarray(x[anchors].multiply(x[cands]).sum(axis=1), dtype=np.float32).ravel()
+def _exact_scores(x, anchors: np.ndarray, cands: np.ndarray, batch: int = 1 << 15) -> np.ndarray:
+    """TF-IDF cosine of each (anchor, candidate) pair: row-wise sparse dot products, `batch` pairs at a time (the
+    gathered rows of a whole search chunk took a gigabyte)."""
+    out = np.empty(len(anchors), dtype=np.float32)
+    for s in range(0, len(anchors), batch):
+        a, c = anchors[s:s + batch], cands[s:s + batch]
+        out[s:s + batch] = np.asarray(x[a].multiply(x[c]).sum(axis=1), dtype=np.float32).ravel()
+    return out
 
 
 def _best_of(x, resp: np.ndarray, rows: np.ndarray, neighbours: np.ndarray, rescore: int
@@ -191,7 +196,7 @@ def _best_of(x, resp: np.ndarray, rows: np.ndarray, neighbours: np.ndarray, resc
 
 def nearest_negatives(prompts: Sequence[str], commands: Sequence[str], seed: int = 0,
                       ngram_range: tuple[int, int] = (2, 3), k: int | None = None, rescore: int | None = None,
-                      k_max: int = 1024, dims: int = 256, flat_max: int = 20_000, chunk: int = 8192,
+                      k_max: int = 1024, dims: int = 256, flat_max: int = 20_000, chunk: int = 4096,
                       progress: Progress | None = None) -> Negatives:
     """Each row's most similar prompt with another command, found among its `k` approximate nearest neighbours
     (see the module docstring); memory is the sparse TF-IDF rows plus `dims` bytes (or floats, when flat) a row.

@@ -169,6 +169,24 @@ class Home(StrictModel):
                 out.setdefault(label, []).append(e)
         return out
 
+    @cached_property
+    def entities_by_floor(self) -> dict[str, list[Entity]]:
+        """Floor name -> the entities in its areas, in home order."""
+        names = {f.id: f.name for f in self.floors}
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            floor = names.get(self.area_by_id[e.area].floor)
+            if floor is not None:
+                out.setdefault(floor, []).append(e)
+        return out
+
+    @cached_property
+    def entities_by_domain(self) -> dict[str, list[Entity]]:
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            out.setdefault(e.domain, []).append(e)
+        return out
+
     def entities_named(self, name: str) -> list[Entity]:
         return list(self._by_name.get(name, ()))
 

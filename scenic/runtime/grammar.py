@@ -28,6 +28,8 @@ from scenic.homes import Home
 # phases: I = intent name, S = after a space (slot name or ';' next), K = slot name, V = slot value,
 # C = after ' ;' (a space and the next intent follow), E = ended (EOS seen)
 State = tuple  # (phase, intent, slots, key, buf)
+CANONICAL = {**{k: b"50" for k in PERCENT_SLOTS}, "color": b'"red"'}  # stand-ins, see _values
+LOOKAHEAD = 2  # slots looked ahead to tell whether a call can still become valid
 PRECOMPUTE_MIN = 256  # first-slot value sets larger than this are built with the grammar; smaller ones when reached
 START: State = ("I", None, (), None, b"")
 END: State = ("E", None, (), None, b"")
@@ -82,6 +84,8 @@ class CommandGrammar:
         for (intent, key), words in self._words.items():  # big first-slot sets (a large home's names) are built
             if len(words) > PRECOMPUTE_MIN and intent in self.intents.values():  # now, not inside some request
                 self._values(intent, (), key)
+        for intent in self.intents.values():  # and which slots each intent can start with
+            self._live_slot_names(intent, ())
 
     def _candidates(self, intent: str, slots: tuple, key: str) -> frozenset[bytes]:
         words = self._words[(intent, key)]
@@ -90,17 +94,29 @@ class CommandGrammar:
             words = words & self._area_names.get(area, frozenset())
         return words
 
-    @lru_cache(maxsize=16384)
+    # A percentage or a colour does not change which targets fit or what may follow (every value the grammar offers
+    # is in range, and support is per slot, not per value): feasibility is worked out once, for a stand-in value.
+    @staticmethod
+    def _canonical(slots: tuple) -> tuple:
+        return tuple((k, CANONICAL.get(k, v)) for k, v in slots)
+
     def _values(self, intent: str, slots: tuple, key: str) -> "WordTrie":
         """The byte trie of the values slot `key` may take after `slots`: those with which the call is valid or can
         still become valid."""
-        return self._trie_of(frozenset(w for w in self._candidates(intent, slots, key)
-                                       if self._feasible(intent, slots + ((key, w),))))
+        return self._values_after(intent, self._canonical(slots), key)
+
+    @lru_cache(maxsize=16384)
+    def _values_after(self, intent: str, slots: tuple, key: str) -> "WordTrie":
+        cands = self._candidates(intent, slots, key)
+        if key in CANONICAL:
+            return self._trie_of(cands if self._feasible(intent, slots + ((key, CANONICAL[key]),)) else frozenset())
+        return self._trie_of(frozenset(w for w in cands if self._feasible(intent, slots + ((key, w),))))
 
     @lru_cache(maxsize=65536)
-    def _has_value(self, intent: str, slots: tuple, key: str) -> bool:
+    def _has_value(self, intent: str, slots: tuple, key: str, depth: int = LOOKAHEAD) -> bool:
         """Does slot `key` have any value after `slots`? (stops at the first, unlike _values)"""
-        return any(self._feasible(intent, slots + ((key, w),)) for w in self._candidates(intent, slots, key))
+        cands = (CANONICAL[key],) if key in CANONICAL else self._candidates(intent, slots, key)
+        return any(self._feasible(intent, slots + ((key, w),), depth) for w in cands)
 
     def value_node(self, state: State) -> "WordTrie | None":
         """For a state inside a value: the node of the value set's byte trie its text so far has reached."""
@@ -125,13 +141,20 @@ class CommandGrammar:
             node.complete = True
         return root
 
+    def _feasible(self, intent: str, slots: tuple, depth: int = LOOKAHEAD) -> bool:
+        return self._feasible_canonical(intent, self._canonical(slots), depth)
+
     @lru_cache(maxsize=65536)
-    def _feasible(self, intent: str, slots: tuple) -> bool:
+    def _feasible_canonical(self, intent: str, slots: tuple, depth: int) -> bool:
         """The call is valid as it stands, or the targets named so far exist (more slots only narrow them, so an
-        empty selection can never become valid) and some slot that may follow still has a value: so every state
-        the grammar enters has a way on (looked ahead slot by slot, each answer cached)."""
-        return self.call_ok(intent, slots) or (self._targets_exist(intent, slots) and
-                                               bool(self._live_slot_names(intent, slots)))
+        empty selection can never become valid) and some slot that may follow still has a value, looked ahead
+        `depth` slots (each answer cached; deeper lookahead grows with the home's size, and calls rarely need more
+        than two further slots to become valid)."""
+        if self.call_ok(intent, slots):
+            return True
+        if depth <= 0 or not self._targets_exist(intent, slots):
+            return False
+        return any(self._has_value(intent, slots, k.decode(), depth - 1) for k in self._slot_names(intent, slots))
 
     def _call(self, intent: str, slots: tuple) -> Call:
         """The call a state's slots spell (values from the home's value sets: no parsing needed)."""
