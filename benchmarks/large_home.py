@@ -11,9 +11,11 @@ Light", as real homes have) and half with a unique name ("Desk Lamp 4821"), some
 2. A t5-micro trained briefly on data for it (its tokenizer learns the home's words) and exported to ONNX; then
    `--requests` test prompts decoded one at a time (batch 1, greedy) unconstrained and schema-constrained against
    the home, interleaved, after one warm-up request: p50 / p90 / p99 / max latency (wall clock, and the process's
-   CPU time, which other jobs on a shared machine do not inflate), and p99 / p50. Each measurement runs in a child
-   process over blocks of `--block` prompts; with `--before-src DIR` (a copy of the code before this work, e.g.
-   `git archive <commit>`), blocks of the old runtime on the same export alternate with the new one's.
+   CPU time, which other jobs on a shared machine do not inflate), and p99 / p50. Each code version decodes in one
+   long-lived child process, as a deployed runtime would (its caches warm over the requests; the warm-up request,
+   which builds the grammar, is reported apart); with `--before-src DIR` (a copy of the code before this work, e.g.
+   `git archive <commit>`), the old runtime decodes the same prompts on the same export, request by request in
+   alternation with the new one.
 
 Writes OUT/results.json, OUT/results.md and OUT/latency.png. The model's accuracy is beside the point here (a few
 hundred steps); the decoding work per request is what is measured.
@@ -29,6 +31,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,43 +109,49 @@ def timed_generate(home_path: Path, examples: int, out: Path, src: Path | None =
 
 CHILD = """
 import json, sys, time
-src, export, home, prompts_file = sys.argv[1:5]
+src, export, home = sys.argv[1:4]
 if src != "-":
     sys.path.insert(0, src)
 import scenic.runtime as runtime
 from scenic.homes import load_home
 assert src == "-" or runtime.__file__.startswith(src)
-prompts = json.load(open(prompts_file, encoding="utf-8"))
 predictor = runtime.load(export, home=load_home(home), threads=1)
-t = time.perf_counter()
-predictor.generate(prompts[:1], constrained=True)  # warm-up: builds the grammar and the first masks
-first = time.perf_counter() - t
-out = {"first_request_seconds": first, "unconstrained": [], "constrained": []}
-for p in prompts:
+for line in sys.stdin:  # one prompt a line (JSON); answers one JSON line of timings each
+    prompt = json.loads(line)
+    out = {}
     for mode in ("unconstrained", "constrained"):  # interleaved, so both see the same machine load
         w, c = time.perf_counter(), time.process_time()
-        predictor.generate([p], constrained=mode == "constrained")
-        out[mode].append([time.perf_counter() - w, time.process_time() - c])
-print(json.dumps(out))
+        predictor.generate([prompt], constrained=mode == "constrained")
+        out[mode] = [time.perf_counter() - w, time.process_time() - c]
+    print(json.dumps(out), flush=True)
 """
 
 
-def latency(src: Path | None, export: Path, home: Path, prompts: list[str], work: Path) -> dict:
-    """One child process decoding `prompts` with the code under `src` (None: this checkout)."""
-    path = work / "prompts.json"
-    path.write_text(json.dumps(prompts), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(src) if src else "-", str(export), str(home), str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-2000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+class Decoder:
+    """A long-lived child process decoding one prompt at a time with the code under `src` (None: this checkout),
+    as a deployed runtime would: its caches warm up over the requests."""
+
+    def __init__(self, src: Path | None, export: Path, home: Path):
+        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, str(src) if src else "-", str(export), str(home)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+
+    def time(self, prompt: str) -> dict:
+        self.proc.stdin.write(json.dumps(prompt) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"decoder child died (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
-def summarise(blocks: list[dict]) -> dict:
-    out = {"first_request_seconds": round(max(b["first_request_seconds"] for b in blocks), 3)}
+def summarise(first: float, rows: list[dict]) -> dict:
+    out = {"first_request_seconds": round(first, 3)}
     for mode in ("unconstrained", "constrained"):
-        rows = [r for b in blocks for r in b[mode]]
-        out[mode] = {"wall": percentiles([w for w, _ in rows]), "cpu": percentiles([c for _, c in rows])}
+        out[mode] = {"wall": percentiles([r[mode][0] for r in rows]), "cpu": percentiles([r[mode][1] for r in rows])}
     return out
 
 
@@ -153,7 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-examples", type=int, default=3000)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--requests", type=int, default=300)
-    ap.add_argument("--block", type=int, default=100, help="prompts per child process")
     ap.add_argument("--before-src", type=Path, help="a copy of the code before this work, measured alongside")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/large-home")
     args = ap.parse_args(argv)
@@ -205,14 +213,22 @@ def _decode(home_path: Path, tmp: Path, args) -> dict:
           progress=False)
     export(tmp / "model", tmp / "export", ExportConfig(int8=False, bundle="none"))
     prompts = [r["prompt"] for r in load_split(data, "test")][: args.requests]
-    blocks: dict[str, list[dict]] = {"before": [], "after": []}
-    for start in range(0, len(prompts), args.block):  # blocks of old and new code alternate: the same load for both
-        chunk = prompts[start:start + args.block]
-        if args.before_src is not None:
-            blocks["before"].append(latency(args.before_src, tmp / "export", home_path, chunk, tmp))
-        blocks["after"].append(latency(None, tmp / "export", home_path, chunk, tmp))
-        print(f"decoded {start + len(chunk)} / {len(prompts)}", flush=True)
-    return {k: summarise(v) for k, v in blocks.items() if v}
+    codes = {"after": None} if args.before_src is None else {"before": args.before_src, "after": None}
+    decoders = {name: Decoder(src, tmp / "export", home_path) for name, src in codes.items()}
+    first = {}
+    for name, d in decoders.items():  # warm-up: builds the grammar for the home and the first masks
+        t = time.perf_counter()
+        d.time(prompts[0])
+        first[name] = time.perf_counter() - t
+    rows: dict[str, list[dict]] = {name: [] for name in decoders}
+    for i, prompt in enumerate(prompts):
+        for name in (list(decoders) if i % 2 == 0 else list(decoders)[::-1]):  # old and new code alternate
+            rows[name].append(decoders[name].time(prompt))
+        if (i + 1) % 100 == 0:
+            print(f"decoded {i + 1} / {len(prompts)}", flush=True)
+    for d in decoders.values():
+        d.close()
+    return {name: summarise(first[name], rows[name]) for name in decoders}
 
 
 def to_markdown(r: dict) -> str:
@@ -231,7 +247,7 @@ def to_markdown(r: dict) -> str:
              *([f"- before (`{b['source']}`): `data generate` {b['generate']['wall_seconds']} s, peak RSS "
                 f"{b['generate']['peak_rss_mb']} MB"] if b else []), "",
              f"Latency per request (batch 1, greedy, one onnxruntime thread, {d['requests']} test prompts, "
-             "unconstrained and constrained interleaved; old and new code in alternating blocks), ms:", "",
+             "unconstrained and constrained interleaved; old and new code alternating request by request), ms:", "",
              "| code | decoding | clock | p50 | p90 | p99 | max | p99 / p50 |", "|---|---|---|---|---|---|---|---|"]
     for code, dd in (("before", b["decode"] if b else None), ("after", d)):
         if dd is None:
