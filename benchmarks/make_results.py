@@ -246,14 +246,17 @@ def recovery_section(res: Path) -> list[str]:
 def big_inputs_section(res: Path) -> list[str]:
     """Import at scale, the thread policy and large homes (issue 20's benchmarks), from their results files."""
     out = []
-    imp = load(res / "import-scale" / "results.json")
-    if imp:
-        rows = [f"{mb} MB ({e['file']['rows']} rows): " + (f"{e['after']['wall_seconds']} s, peak "
-                f"{e['after']['peak_rss_mb']} MB" if e["after"]["finished"] else "unfinished")
+    for folder in ("import-scale", "import-scale-200mb"):
+        imp = load(res / folder / "results.json")
+        if not imp:
+            continue
+        rows = [f"{mb} MB ({e['file']['rows']} rows): " + (
+                f"{e['after']['wall_seconds']} s wall, {e['after'].get('cpu_seconds')} s CPU, peak "
+                f"{e['after']['peak_rss_mb']} MB" if e["after"]["finished"] else "did not finish in this run")
                 + (f"; before {e['before']['wall_seconds']} s" if e.get("before", {}).get("finished") else "")
                 for mb, e in imp["sizes"].items()]
         out += ["- `scenic data import` of generated JSONL: " + "; ".join(rows) + f" (load average before "
-                f"{imp['load_before']}). Details: benchmarks/results/import-scale/results.md"]
+                f"{imp['load_before']}). Details: benchmarks/results/{folder}/results.md"]
     thr = load(res / "threads" / "results.json")
     if thr:
         s = thr["summary"]
