@@ -243,6 +243,37 @@ def recovery_section(res: Path) -> list[str]:
                     "command of the first: `" + str(one.get("command")) + "`.", ""]
 
 
+def big_inputs_section(res: Path) -> list[str]:
+    """Import at scale, the thread policy and large homes (issue 20's benchmarks), from their results files."""
+    out = []
+    for folder in ("import-scale", "import-scale-200mb"):
+        imp = load(res / folder / "results.json")
+        if not imp:
+            continue
+        rows = [f"{mb} MB ({e['file']['rows']} rows): " + (
+                f"{e['after']['wall_seconds']} s wall, {e['after'].get('cpu_seconds')} s CPU, peak "
+                f"{e['after']['peak_rss_mb']} MB" if e["after"]["finished"] else "did not finish in this run")
+                + (f"; before {e['before']['wall_seconds']} s" if e.get("before", {}).get("finished") else "")
+                for mb, e in imp["sizes"].items()]
+        out += ["- `scenic data import` of generated JSONL: " + "; ".join(rows) + f" (load average before "
+                f"{imp['load_before']}). Details: benchmarks/results/{folder}/results.md"]
+    thr = load(res / "threads" / "results.json")
+    if thr:
+        s = thr["summary"]
+        out += [f"- Training steps/s of the main job's preset, thread policy vs torch's default: "
+                f"{s['policy_over_default']}x ({s['policy']['median_steps_per_second']} vs "
+                f"{s['torch default']['median_steps_per_second']}; load average {thr['load_before']}). Details: "
+                "benchmarks/results/threads/results.md"]
+    big = load(res / "large-home" / "results.json")
+    if big:
+        c, cpu = big["decode"]["constrained"]["wall"], big["decode"]["constrained"]["cpu"]
+        out += [f"- {big['home']['entities']}-entity home: `data generate` of {big['generate']['examples']} examples "
+                f"{big['generate']['wall_seconds']} s, {big['generate']['peak_rss_mb']} MB; constrained decoding "
+                f"p50 {c['p50']} ms, p99 {c['p99']} ms (p99/p50 {c['p99_over_p50']}; in CPU time "
+                f"{cpu['p99_over_p50']}). Details: benchmarks/results/large-home/results.md"]
+    return (out or [NM]) + [""]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
@@ -274,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "### Recovery that keeps the checkpoint's training objective", "", *recovery_section(res)]
     data = load(res / "data" / "results.json")
     text += ["## Data", "", "benchmarks/results/data/results.md" if data else NM, ""]
+    text += ["## Big inputs: import at scale, CPU threads, large homes", "", *big_inputs_section(res)]
     write_text_atomic(args.out, "\n".join(text))
     print(f"wrote {args.out}")
     return 0

@@ -230,6 +230,14 @@ def clean_stale_partials(final: str | Path) -> list[Path]:
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed
+def write_results(folder: str | Path, results: dict, markdown: str, figure: Any, png_name: str) -> Path:
+    """A benchmark's results: results.json, results.md and its figure, each written atomically into `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "results.json", results)
+    write_text_atomic(folder / "results.md", markdown)
+    save_figure_atomic(figure, folder / png_name)
+    return folder
 
 
 @contextlib.contextmanager
@@ -287,6 +295,11 @@ def environment_info() -> dict[str, Any]:
         m = sys.modules.get(mod)
         if m is not None:
             info[mod] = getattr(m, "__version__", None)
+    from scenic.threads import thread_info
+
+    policy = thread_info()
+    info["threads"] = policy["threads"]  # the CPU threads torch / onnxruntime / faiss were given (docs/threads.md)
+    info["thread_policy"] = policy
     return info
 
 

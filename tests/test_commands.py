@@ -57,7 +57,8 @@ def test_parse_rejects_non_strings():
 
 # ---- property tests --------------------------------------------------------------------------------------------
 
-names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=20)
+# any text a command can carry: no surrogates, no control characters or line separators (those are refused)
+names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=0, max_size=20)
 numbers = st.one_of(st.integers(-1000, 1000), st.floats(-1000, 1000, allow_nan=False).map(lambda x: round(x, 3)))
 slot_value = st.one_of(names, numbers, st.sampled_from(UNSUPPORTED_REASONS).map(Symbol))
 slot_name = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True)
@@ -149,3 +150,19 @@ def test_compound_reports_the_bad_call(home):
 def test_every_color_is_settable(home):
     for c in COLORS:
         assert is_valid([Call("HassLightSet", {"color": c, "name": "Desk Lamp"})], home)
+
+
+@pytest.mark.parametrize("text", ["a\nb", "tab\there", "nul\x00", "del\x7f", "nel\x85", "ls\u2028x", "ps\u2029x"])
+def test_the_language_refuses_what_one_line_cannot_carry(text):
+    with pytest.raises(ValueError, match="one-line command"):
+        render(Call("HassTurnOn", {"name": text}))
+    raw = 'HassTurnOn name="' + text + '"'
+    with pytest.raises(CommandParseError, match="inside a string") as err:
+        parse(raw)
+    assert err.value.position == len('HassTurnOn name="') + next(i for i, c in enumerate(text) if not c.isprintable())
+
+
+def test_the_language_escapes_quotes_and_backslashes():
+    call = Call("HassTurnOn", {"name": 'Say "hi" \\ bye'})
+    text = render(call)
+    assert text == 'HassTurnOn name="Say \\"hi\\" \\\\ bye"' and parse(text) == [call]

@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pytest
 import yaml
@@ -58,3 +59,32 @@ def test_not_a_mapping_and_missing_file(tmp_path):
     bad.write_text("areas: [\n")
     with pytest.raises(HomeError, match="not valid YAML"):
         load_home(bad)
+
+
+@pytest.mark.parametrize("where", ["entity", "area", "floor", "alias", "home"])
+def test_names_are_stripped_non_blank_and_single_line(where):
+    def put(d, value):
+        if where == "entity":
+            d["entities"][0]["name"] = value
+        elif where == "area":
+            d["areas"][0]["name"] = value
+        elif where == "floor":
+            d["floors"][0]["name"] = value
+        elif where == "alias":
+            d["entities"][0]["aliases"] = [value]
+        else:
+            d["name"] = value
+
+    d = _raw()
+    put(d, "  Reading Nook Lamp \t")
+    home = parse_home(d)
+    got = {"entity": home.entities[0].name, "area": home.areas[0].name, "floor": home.floors[0].name,
+           "alias": (home.entities[0].aliases or [None])[0], "home": home.name}[where]
+    assert got == "Reading Nook Lamp"
+    for bad, needle in (("   ", "must not be blank"), ("Desk\nLamp", "U+000A"), ("Desk\u2028Lamp", "U+2028"),
+                        ("Lamp\x00", "U+0000")):
+        d = _raw()
+        put(d, bad)
+        with pytest.raises(HomeError, match=re.escape(needle)) as err:
+            parse_home(d)
+        assert "\n" not in str(err.value)

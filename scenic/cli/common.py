@@ -14,6 +14,8 @@ RECIPE_HELP = "A recipe YAML; its section for this stage supplies the options (c
 SET_HELP = "Override a config key: key=value (repeatable)."
 FORCE_HELP = ("Replace the SCENIC artifact --out holds, whatever its kind (never a folder holding other files, or one "
               "holding this command's inputs).")
+THREADS_HELP = ("CPU threads for torch / onnxruntime / faiss (default: the cores this process may use, from its CPU "
+                "affinity and cgroup quota; see docs/threads.md).")
 
 
 def not_yet(stage: str) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +36,7 @@ def register(app: typer.Typer) -> None:
         recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
         force: bool = typer.Option(False, "--force", "--overwrite", help=FORCE_HELP),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Prune (unstructured, 2:4 or structured), recover and quantize a checkpoint; report in DIR/compression.json."""
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
             "structured": structured, "recover_steps": recover_steps, "recover_epochs": recover_epochs,
             "data": data, "quant": quant, "device": device, "seed": seed,
         }, overrides)
-        folder = run_compress(model, out, cfg, progress=not quiet, force=force)
+        folder = run_compress(model, out, cfg, progress=not quiet, force=force, threads=threads)
         import json
 
         s = summary(json.loads((folder / REPORT_FILE).read_text(encoding="utf-8")))

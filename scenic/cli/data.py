@@ -9,7 +9,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 app = typer.Typer(no_args_is_help=True, help="Generate, import and inspect datasets.")
 
@@ -72,6 +72,11 @@ def _print_summary(manifest: dict[str, Any], out: Path) -> None:
     for key in ("conflicts", "invalid_dropped", "conflicts_dropped", "repeats_dropped"):
         if manifest.get(key):
             console.print(f"[yellow]{key.replace('_', ' ')}: {manifest[key]}[/yellow]")
+    if manifest.get("skipped_rows"):
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in manifest["skipped_rows"].items())
+        first = manifest["skipped_examples"][0]
+        console.print(f"[yellow]rows skipped (not imported): {counts}; first: {first[0]} ({first[2]})[/yellow]",
+                      highlight=False, markup=True)
     if manifest.get("shortfall"):
         console.print(f"[yellow]could not produce enough distinct examples: {manifest['shortfall']}[/yellow]")
 
@@ -111,19 +116,27 @@ def import_(
     command_field: Optional[str] = typer.Option(
         None, "--command-field", help="Field/column of the command (default response for scenic, else command)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the split."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse the file if any row would be skipped (truncated or "
+                                                        "malformed row, command that does not parse)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
-    """Import prompts and opaque canonical commands; split so every val/test response is also in train."""
+    """Import prompts and commands (SCENIC command strings or opaque text); split so every val/test response is
+    also in train; mine hard-negative triplets."""
     from scenic.data.config import ImportConfig
     from scenic.data.importer import import_dataset
+    from scenic.progress import phase_progress
+    from scenic.threads import apply_threads
 
     cfg = build_config(ImportConfig, "data", recipe, {
         "file": str(file) if file else None, "format": fmt, "prompt_field": prompt_field,
-        "command_field": command_field, "seed": seed,
+        "command_field": command_field, "seed": seed, "strict": strict or None,
     }, overrides)
-    manifest = import_dataset(cfg, out, force=force)
+    apply_threads(threads)
+    with phase_progress() as report:
+        manifest = import_dataset(cfg, out, progress=report, force=force)
     _print_summary(manifest, out)
     echo_done("dataset", out)
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 
 def _pct(x: float | None) -> str:
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda (checkpoints only)."),
         recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Exact match (EM@1, EM@5), validity, semantic match, per-category and error kinds."""
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
             "split": split, "beams": beams, "batch_size": batch_size, "limit": limit, "device": device,
         }, overrides)
         report = run_evaluate(model, data_dir=data, file=file, config=cfg, progress=not quiet,
-                              predictions_out=predictions)
+                              predictions_out=predictions, threads=threads)
         print_summary(report)
         if predictions is not None:
             echo_done("predictions", predictions)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from scenic import ScenicError
-from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 from scenic.runtime.layout import EXPORT_FILE
 
 
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         recipe: Optional[Path] = typer.Option(None, "--recipe", help=RECIPE_HELP),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
         force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     ) -> None:
         """Export a checkpoint to ONNX (plus INT8 / FP16 / TensorRT), check it against PyTorch, bundle it."""
         from scenic.export import ExportConfig
@@ -70,7 +71,7 @@ def register(app: typer.Typer) -> None:
             return
         target = out or Path("exports") / model.resolve().name
         try:
-            result = run_export(model, target, cfg, data=data, progress=True, force=force)
+            result = run_export(model, target, cfg, data=data, progress=True, force=force, threads=threads)
         except TensorRTMissing:
             _summary(read_manifest(target))
             raise

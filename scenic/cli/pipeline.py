@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import SET_HELP
+from scenic.cli.common import SET_HELP, THREADS_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         from_stage: Optional[str] = typer.Option(None, "--from", help="Rerun this stage and every stage after it."),
         overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP + " Keys are section.key, "
                                                                                       "e.g. train.max_steps=500."),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bars or stage headers."),
     ) -> None:
         """Run data -> train -> compress -> export -> evaluate -> profile, skipping stages already complete."""
@@ -31,6 +32,8 @@ def register(app: typer.Typer) -> None:
         from scenic.pipeline import load_recipe, run_pipeline, summarize
 
         cfg = load_recipe(recipe, overrides, data_path=data_path, out=out)
+        if threads is not None:  # the command line wins over the recipe's `threads`
+            cfg = cfg.model_copy(update={"threads": threads})
         result = run_pipeline(cfg, force=force, from_stage=from_stage, progress=not quiet,
                               console=Console(stderr=True, quiet=quiet))
         summarize(result, Console())

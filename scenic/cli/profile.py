@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         backend: Optional[str] = typer.Option(None, help="auto (default), torch, onnxruntime or tensorrt."),
         batch: Optional[list[int]] = typer.Option(None, "--batch", help="Batch sizes (repeatable; default 1 and 8)."),
         repeats: Optional[int] = typer.Option(None, help="Timed repeats per case."),
-        threads: Optional[int] = typer.Option(None, help="CPU threads for torch / onnxruntime."),
+        threads: Optional[int] = typer.Option(None, min=1, help=THREADS_HELP),
         data: Optional[Path] = typer.Option(None, help="Take prompts from this dataset's test split."),
         name: Optional[list[str]] = typer.Option(None, "--name", help="A display name per artifact (repeatable)."),
         out: Path = typer.Option(Path("exports/profile"), help="Folder for profile.json/.md/.png."),

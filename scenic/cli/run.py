@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from scenic import ScenicError
+from scenic.cli.common import THREADS_HELP
 
 # onnxruntime provider lists, best first (cuda/tensorrt need the onnxruntime-gpu build; see docs/deploy-jetson.md)
 PROVIDERS = {
@@ -19,14 +20,15 @@ PROVIDERS = {
 }
 
 
-def _utf8_lines(data: bytes, source: str) -> list[str]:
-    """Requests are UTF-8 text: anything else (a binary file, another encoding) is one clear error, not a guess."""
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ScenicError(f"{source}: line {line} is not UTF-8 text ({err.reason} at byte {err.start}); convert it "
-                          "to UTF-8 (e.g. iconv -t UTF-8) and run again") from None
+def _request_lines(data: bytes, source: str) -> list[str]:
+    """One request a line of UTF-8 text. Data with a NUL byte is not text (a binary file): one clear error. Bytes
+    that do not decode inside a text line stay in that line (as lone surrogates), so that request alone gets an
+    error result and the others are answered."""
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise ScenicError(f"{source}: line {line} is not UTF-8 text (binary data); convert it to UTF-8 (e.g. "
+                          "iconv -t UTF-8) and run again")
+    return data.decode("utf-8", "surrogateescape").splitlines()
 
 
 def _inputs(text: Optional[str], file: Optional[Path]) -> list[str]:
@@ -41,9 +43,10 @@ def _inputs(text: Optional[str], file: Optional[Path]) -> list[str]:
     if file is not None and str(file) != "-":
         if not file.is_file():
             raise ScenicError(f"{file}: no such file")
-        lines = _utf8_lines(file.read_bytes(), str(file))
+        lines = _request_lines(file.read_bytes(), str(file))
     elif file is not None or not sys.stdin.isatty():
-        lines = _utf8_lines(sys.stdin.buffer.read(), "stdin")
+        raw = getattr(sys.stdin, "buffer", None)
+        lines = _request_lines(raw.read(), "stdin") if raw is not None else sys.stdin.read().splitlines()
     else:
         raise ScenicError("nothing to run: give a TEXT, --file PATH, or lines on stdin")
     return [ln.strip() for ln in lines if ln.strip()]
@@ -64,6 +67,7 @@ def register(app: typer.Typer) -> None:
         home: Optional[Path] = typer.Option(None, "--home", help="Home YAML to check against (default: the export's)."),
         provider: str = typer.Option("cpu", "--provider", help="onnxruntime execution provider: cpu, cuda or tensorrt."),
         batch_size: int = typer.Option(64, "--batch-size", min=1),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     ) -> None:
         """Print each request's command and parsed calls as JSON (one object a line for several requests)."""
         import scenic.runtime as runtime
@@ -82,7 +86,13 @@ def register(app: typer.Typer) -> None:
         from scenic.runtime.bundle import opened
 
         with opened(folder) as export_dir:  # a bundle file is unpacked into a temporary folder, checked like any export
-            predictor = runtime.load(export_dir, variant=variant, home=home_obj, providers=PROVIDERS[provider])
+            predictor = runtime.load(export_dir, variant=variant, home=home_obj, providers=PROVIDERS[provider],
+                                     threads=threads)
             preds = predictor.predict(prompts, num_beams=beams, constrained=constrained, batch_size=batch_size)
         for p in preds:
             typer.echo(json.dumps(p.to_json(), ensure_ascii=False, indent=2 if text is not None else None))
+        failed = sum(p.error is not None and p.command is None for p in preds)
+        if failed:  # every other request was answered above; the exit status still says some were not
+            typer.secho(f"error: {failed} of {len(preds)} request(s) could not be read (see their \"error\")",
+                        fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)

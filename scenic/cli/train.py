@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, build_config, echo_done
+from scenic.cli.common import FORCE_HELP, RECIPE_HELP, SET_HELP, THREADS_HELP, build_config, echo_done
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", "--overwrite", help=FORCE_HELP),
         stop_at: Optional[int] = typer.Option(None, "--stop-at", help="Stop at this step as if interrupted "
                                                                       "(state kept for --resume)."),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     ) -> None:
         """Train a command model (triplet-contrastive SFT) from a dataset folder."""
@@ -41,6 +42,6 @@ def register(app: typer.Typer) -> None:
             "seed": seed, "device": device, "init_from": init_from,
         }, overrides)
         folder = run_train(cfg, progress=not quiet, resume=resume, force=force, stop_at_step=stop_at,
-                           console=Console(stderr=True))
+                           console=Console(stderr=True), threads=threads)
         if (folder / "manifest.json").is_file():
             echo_done("checkpoint", folder)

@@ -29,6 +29,19 @@ UNSUPPORTED_REASONS = ("unknown_device", "unsupported_action", "out_of_range", "
 
 COLORS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "white")
 
+# A command is one line of text. Inside a quoted string `"` and `\` are escaped (\" and \\); what a single line
+# cannot carry is refused, not escaped: control characters (C0, DEL, C1: newlines, tabs, NUL ...) and the Unicode
+# line / paragraph separators. Homes refuse such names at load (scenic.homes.schema), so no command needs them.
+_UNCARRIABLE = frozenset("\u2028\u2029")
+
+
+def uncarriable(text: str) -> int | None:
+    """The index of the first character a command string cannot carry (see above), or None."""
+    for i, ch in enumerate(text):
+        if ch < " " or "\x7f" <= ch <= "\x9f" or ch in _UNCARRIABLE:
+            return i
+    return None
+
 
 @dataclass(frozen=True)
 class IntentSpec:

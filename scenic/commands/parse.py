@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from scenic import ScenicError
-from scenic.commands.language import Call, Symbol, Value
+from scenic.commands.language import Call, Symbol, Value, uncarriable
 
 
 class CommandParseError(ScenicError, ValueError):
@@ -38,6 +38,9 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
             what = "unterminated string" if ch == '"' else f"unexpected character {ch!r}"
             raise CommandParseError(what, pos)
         kind = m.lastgroup
+        if kind == "string" and (bad := uncarriable(m.group())) is not None:
+            raise CommandParseError(f"character U+{ord(m.group()[bad]):04X} inside a string (a command is one line; "
+                                    "control characters are refused)", pos + bad)
         if kind != "ws":
             out.append((kind, m.group(), pos))
         pos = m.end()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from scenic.commands.language import Call, Symbol, Value
+from scenic.commands.language import Call, Symbol, Value, uncarriable
 
 CALL_SEPARATOR = " ; "
 
@@ -21,6 +21,10 @@ def render_value(value: Value) -> str:
             return str(int(value))
         return format(value, ".6g") if "e" not in format(value, ".6g") else repr(value)
     if isinstance(value, str):
+        bad = uncarriable(value)
+        if bad is not None:
+            raise ValueError(f"cannot render {value!r:.60}: character U+{ord(value[bad]):04X} at {bad} has no place in "
+                             "a one-line command (control characters and line separators are refused)")
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     raise TypeError(f"cannot render value {value!r}")
 

@@ -72,13 +72,16 @@ def inherit_training_objective(model_dir: Path, cfg: CompressConfig) -> Compress
 
 
 def compress(model_dir: str | Path, out_dir: str | Path, config: CompressConfig, progress: bool = True,
-             force: bool = False) -> Path:
+             force: bool = False, threads: int | None = None) -> Path:
     """Compress the checkpoint at `model_dir` into `out_dir` (a checkpoint folder CommandModel.load reads).
 
     An existing `out_dir` is replaced only with `force`, and only when it holds a SCENIC artifact (docs/CONTRACTS.md).
+    `threads`: CPU threads (default: scenic.threads' policy).
     """
     from scenic.models import CommandModel
+    from scenic.threads import apply_threads
 
+    apply_threads(threads)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     cfg = config
     _check_inputs(model_dir, cfg)

@@ -79,6 +79,10 @@ class ImportConfig(StrictModel):
     val_fraction: float = Field(0.1, ge=0, lt=0.5)
     test_fraction: float = Field(0.1, ge=0, lt=0.5)
     min_prompts_for_heldout: int = Field(3, ge=2)  # responses with fewer prompts stay in train
+    # scenic: commands are SCENIC command strings (rows whose command does not parse are skipped and counted);
+    # opaque: any text (natural-language responses); auto: scenic when at least half of the distinct commands parse
+    commands: Literal["auto", "scenic", "opaque"] = "auto"
+    strict: bool = False  # refuse the file if any row is skipped (truncated, malformed, unparsable command)
     triplets: bool = True
     ngram_min: int = Field(2, ge=1, le=5)
     ngram_max: int = Field(3, ge=1, le=6)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -121,13 +122,18 @@ class Generator:
         rng.shuffle(keys)
         want = round(fraction * len(keys))
         chosen: set[str] = set()
+        # pairs not chosen, per intent and per target: a pair may go when others keep its intent and its target seen
+        # (counted, not rescanned: a 10,000-entity home has tens of thousands of pairs)
+        intents = Counter(i for i, _ in pairs.values())
+        targets = Counter(t for _, t in pairs.values())
         for k in keys:
             if len(chosen) >= want:
                 break
             intent, target = pairs[k]
-            rest = [pairs[o] for o in pairs if o not in chosen and o != k]
-            if any(i == intent for i, _ in rest) and any(t == target for _, t in rest):
+            if intents[intent] > 1 and targets[target] > 1:
                 chosen.add(k)
+                intents[intent] -= 1
+                targets[target] -= 1
         return chosen
 
     def _allowed(self, split: str, calls: list[Call]) -> bool:
@@ -386,6 +392,7 @@ class Generator:
             return "color" if fam.value == "color" else "number"
 
         out: dict[str, list[tuple[Target, frozenset]]] = {}
+        meaningful_for: dict[str, frozenset] = {}  # per target: the same for every family that cannot act on it
         for fam_name in UNSUPPORTED_FAMILIES:
             if fam_name not in self.pack.cores:
                 continue
@@ -394,9 +401,11 @@ class Generator:
             for t in self.targets.targets:
                 if t.kind not in ("entity", "group") or t.kind not in fam.kinds or applies(t, fam):
                     continue
-                meaningful = frozenset(
-                    (self.pack.normalize(c.text), vkind(FAMILIES[f], c))
-                    for f in self.families if applies(t, FAMILIES[f]) for c in self.pack.cores[f])
+                meaningful = meaningful_for.get(t.key)
+                if meaningful is None:
+                    meaningful = meaningful_for[t.key] = frozenset(
+                        (self.pack.normalize(c.text), vkind(FAMILIES[f], c))
+                        for f in self.families if applies(t, FAMILIES[f]) for c in self.pack.cores[f])
                 cands.append((t, meaningful))
             if cands:
                 out[fam_name] = cands

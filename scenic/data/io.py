@@ -14,12 +14,21 @@ TRIPLETS = "triplets.jsonl"
 HOME_FILE = "home.yaml"
 
 
+class JsonlLineError(ScenicError):
+    """A line of a JSONL file that is not valid JSON; `lineno` says which."""
+
+    def __init__(self, message: str, lineno: int):
+        super().__init__(message)
+        self.lineno = lineno
+
+
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """(line number, object) for each non-blank line; a broken line is an error naming its number."""
+    """(line number, object) for each non-blank line; a broken line is an error naming its number. A UTF-8
+    byte-order mark at the start is skipped."""
     path = Path(path)
     if not path.is_file():
         raise ScenicError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         lineno = 0
         try:
             for lineno, line in enumerate(f, 1):
@@ -28,7 +37,8 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 try:
                     yield lineno, json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise ScenicError(f"{path}: line {lineno}: not valid JSON ({err.msg} at column {err.colno})") from None
+                    raise JsonlLineError(f"{path}: line {lineno}: not valid JSON ({err.msg} at column {err.colno})",
+                                         lineno) from None
         except UnicodeDecodeError as err:
             raise ScenicError(f"{path}: line {lineno + 1}: not UTF-8 text ({err.reason})") from None
 

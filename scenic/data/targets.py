@@ -87,7 +87,7 @@ class HomeTargets:
             t.mentions = pack.entity_mentions([e.name.lower(), *(x.lower() for x in e.aliases)], area_names[e.area], unique)
             self.targets.append(t)
         for a in home.areas:
-            ents = [e for e in home.entities if e.area == a.id]
+            ents = home.entities_by_area[a.id]
             t = Target(f"area:{a.id}", "area", tuple(ents), area=a.name)
             t.mentions = pack.area_mentions(area_names[a.id])
             self.targets.append(t)

@@ -4,7 +4,8 @@ Generated data: the hard negative's command differs from the anchor's in exactly
 the target, or the value), found through an index of commands with one field masked; among prompts with that
 command the one from the anchor's own template is preferred, so the two prompts differ only where the meaning does.
 Imported (opaque) data: the hard negative is the train prompt most similar by character n-grams (TF-IDF cosine;
-works for Chinese, which has no spaces) whose response differs.
+works for Chinese, which has no spaces) whose response differs, searched in near-linear time
+(scenic.data.hard_negatives).
 """
 
 from __future__ import annotations
@@ -116,42 +117,51 @@ def structured_triplets(rows: Sequence, seed: int) -> list[dict]:
     return out
 
 
-def opaque_triplets(prompts: Sequence[str], commands: Sequence[str], seed: int,
-                    ngram_range: tuple[int, int] = (2, 3), chunk: int = 512) -> list[dict]:
-    """Triplets for commands we cannot parse: the negative is the most similar prompt with another command.
+class OpaqueTriplets:
+    """Triplets of imported data as index arrays; rows are made one at a time while they are written, so a
+    million-row import never holds a million triplet dicts."""
 
-    Uses scikit-learn's TF-IDF over character n-grams and sparse products in chunks (a 10k x 10k similarity never
-    sits in memory at once).
-    """
+    def __init__(self, prompts: Sequence[str], commands: Sequence[str], anchor, positive, negative, info: dict):
+        self.prompts, self.commands, self.info = prompts, commands, info
+        self.anchor, self.positive, self.negative = anchor, positive, negative
+
+    def __len__(self) -> int:
+        return len(self.anchor)
+
+    def __iter__(self):
+        p, c = self.prompts, self.commands
+        for a, pos, neg in zip(self.anchor.tolist(), self.positive.tolist(), self.negative.tolist()):
+            yield {"anchor": p[a], "positive": p[pos], "negative": p[neg], "command": c[a],
+                   "negative_command": c[neg], "difference": "opaque", "category": "imported"}
+
+
+def random_positives(groups, seed: int):
+    """For every row, another row of its group (-1 for rows alone in theirs); `groups` are integer ids."""
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    rng = random.Random(f"{seed}:triplets")
-    n = len(prompts)
-    if n < 2:
-        return []
-    ids: dict[str, int] = {}
-    resp = np.array([ids.setdefault(c, len(ids)) for c in commands])
-    if len(ids) < 2:
-        return []
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, g in enumerate(resp.tolist()):
-        groups[g].append(i)
-    x = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, lowercase=True).fit_transform(prompts)
-    out = []
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(n, start + chunk))
-        sims = (x[rows] @ x.T).toarray()
-        sims[resp[rows][:, None] == resp[None, :]] = -1.0
-        best = sims.argmax(axis=1)
-        for a, neg in zip(rows.tolist(), best.tolist()):
-            same = groups[int(resp[a])]
-            if len(same) < 2:
-                continue
-            pos = a
-            while pos == a:
-                pos = rng.choice(same)
-            out.append({"anchor": prompts[a], "positive": prompts[pos], "negative": prompts[neg],
-                        "command": commands[a], "negative_command": commands[neg], "difference": "opaque",
-                        "category": "imported"})
+    rng = np.random.default_rng([seed, 17])
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.searchsorted(sorted_groups, sorted_groups, side="left")
+    sizes = np.searchsorted(sorted_groups, sorted_groups, side="right") - starts
+    pos_in_group = np.arange(len(groups)) - starts
+    shift = rng.integers(1, np.maximum(sizes, 2))  # 1 .. size-1: never the row itself
+    partner = order[starts + (pos_in_group + shift) % np.maximum(sizes, 1)]
+    out = np.full(len(groups), -1, dtype=np.int64)
+    out[order] = np.where(sizes > 1, partner, -1)
     return out
+
+
+def opaque_triplets(prompts: Sequence[str], commands: Sequence[str], seed: int,
+                    ngram_range: tuple[int, int] = (2, 3), progress=None) -> OpaqueTriplets:
+    """Triplets for commands we cannot parse: a random other prompt of the same command as the positive, and as the
+    negative the most similar prompt (TF-IDF over character n-grams) with another command, found by
+    `scenic.data.hard_negatives.nearest_negatives` in near-linear time. Rows without either get no triplet."""
+    import numpy as np
+
+    from scenic.data.hard_negatives import command_ids, nearest_negatives
+
+    found = nearest_negatives(prompts, commands, seed, ngram_range, progress=progress)
+    positive = random_positives(command_ids(commands), seed)
+    keep = np.nonzero((positive >= 0) & (found.negative >= 0))[0]
+    return OpaqueTriplets(prompts, commands, keep, positive[keep], found.negative[keep], found.info)

@@ -107,12 +107,15 @@ def evaluate(model_or_path: Any, data_dir: str | Path | None = None, split: str 
              file: str | Path | None = None, beams: int = 5, num_return: int | None = None, batch_size: int = 64,
              limit: int | None = None, device: str = "auto", progress: bool = True, max_examples: int = 10,
              config: EvaluateConfig | None = None, predictions_out: str | Path | None = None,
-             predictions_wrong_only: bool = False) -> dict[str, Any]:
+             predictions_wrong_only: bool = False, threads: int | None = None) -> dict[str, Any]:
     """Evaluate a model (folder or loaded predictor) on a dataset split or a JSONL file; returns the report dict.
 
     `predictions_out`: also write every example's beams and outcome there (JSONL), for error analysis; only the wrong
-    top-1s with `predictions_wrong_only`.
+    top-1s with `predictions_wrong_only`. `threads`: CPU threads (default: scenic.threads' policy).
     """
+    from scenic.threads import apply_threads
+
+    apply_threads(threads)
     if config is not None:
         split, beams, num_return, batch_size = config.split, config.beams, config.num_return, config.batch_size
         limit, device, max_examples = config.limit, config.device, config.max_examples

@@ -76,17 +76,21 @@ def _variant_dir_files(root: Path, variant: str) -> list[str]:
 
 
 def export(checkpoint: str | Path, out: str | Path, config: ExportConfig | None = None, data: str | Path | None = None,
-           progress: bool = False, force: bool = False) -> ExportResult:
+           progress: bool = False, force: bool = False, threads: int | None = None) -> ExportResult:
     """Export a checkpoint folder to `out` (written atomically). See docs/export.md.
 
     `out` may hold an earlier export (it is replaced); any other SCENIC artifact only with `force`; never a folder
     with other files or one holding the checkpoint or the data (docs/CONTRACTS.md).
 
     Raises ParityError / SparsityLostError (nothing written) when a graph is not faithful, and TensorRTMissing
-    after writing everything else when --trt was asked for without the tensorrt package.
+    after writing everything else when --trt was asked for without the tensorrt package. `threads`: CPU threads
+    for torch and the onnxruntime parity sessions (default: scenic.threads' policy).
     """
     import torch
 
+    from scenic.threads import apply_threads
+
+    apply_threads(threads)
     from scenic.export.parity import check, compare
     from scenic.export.prompts import parity_and_calibration_prompts
     from scenic.export.shared_weights import share_identical_initializers

@@ -143,6 +143,8 @@ def engine_plans(variants: Sequence[str], *, fp16: bool, int8: bool) -> list[tup
 def build_engines(folder: Path, info: dict[str, Any], *, fp16: bool, int8: bool, sparse: bool, max_batch: int,
                   workspace_mb: int) -> dict[str, Any]:
     """Engines under `folder/trt/` for the variants present; returns the report for the manifest."""
+    from scenic.runtime.verify import inside
+
     trt = tensorrt_module()
     ranges = profile_ranges(info, max_batch)
     plans = engine_plans(list(info["variants"]), fp16=fp16, int8=int8)
@@ -150,7 +152,7 @@ def build_engines(folder: Path, info: dict[str, Any], *, fp16: bool, int8: bool,
     for name, variant, flags in plans:
         for graph, rel in info["variants"][variant]["files"].items():
             engines[f"{name}/{graph}"] = build_engine(
-                trt, folder / rel, folder / "trt" / f"{name}-{graph}.plan", info["graphs"][graph]["inputs"], ranges,
+                trt, inside(folder, rel), folder / "trt" / f"{name}-{graph}.plan", info["graphs"][graph]["inputs"], ranges,
                 sparse=sparse, workspace_mb=workspace_mb, **flags)
             engines[f"{name}/{graph}"]["file"] = f"trt/{name}-{graph}.plan"
     return {"built": True, "engines": engines, "profile": {k: list(v) for k, v in ranges.items()},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from scenic import ScenicError
 from scenic.config.base import StrictModel
@@ -18,16 +18,34 @@ class HomeError(ScenicError):
     """A home file that does not describe a consistent home."""
 
 
+def _clean_name(value: str) -> str:
+    """Names are what commands quote and people say: outer whitespace stripped, never blank (a blank name can never
+    be addressed), one line without control characters (a command is one line; docs/commands.md)."""
+    from scenic.commands.language import uncarriable  # here: scenic.commands imports this module
+
+    name = value.strip()
+    if not name:
+        raise ValueError(f"a name must not be blank (got {value!r})")
+    bad = uncarriable(name)
+    if bad is not None:
+        raise ValueError(f"name {name!r:.60} contains U+{ord(name[bad]):04X} (line breaks and other control "
+                         "characters cannot appear in a command)")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_clean_name)]
+
+
 class Floor(StrictModel):
-    name: str = Field(min_length=1)
+    name: Name
     id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
 
 
 class Area(StrictModel):
-    name: str = Field(min_length=1)
+    name: Name
     id: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
     floor: str | None = None
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Name] = Field(default_factory=list)
 
 
 class EntityAttributes(StrictModel):
@@ -44,11 +62,11 @@ class EntityAttributes(StrictModel):
 
 
 class Entity(StrictModel):
-    name: str = Field(min_length=1)
+    name: Name
     id: str = Field(min_length=3)
     area: str
     attributes: EntityAttributes = Field(default_factory=EntityAttributes)
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Name] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -57,7 +75,7 @@ class Entity(StrictModel):
             raise ValueError(f"entity id '{v}' must look like domain.object_id")
         return v
 
-    @property
+    @cached_property
     def domain(self) -> str:
         return self.id.split(".", 1)[0]
 
@@ -67,7 +85,7 @@ class Entity(StrictModel):
 
 
 class Home(StrictModel):
-    name: str = "Home"
+    name: Name = "Home"
     floors: list[Floor] = Field(default_factory=list)
     areas: list[Area]
     entities: list[Entity]
@@ -125,15 +143,59 @@ class Home(StrictModel):
     def area_name(self, area_id: str) -> str:
         return self.area_by_id[area_id].name
 
+    # name and area indexes: look-ups stay constant-time on a 10,000-entity home (a scan per look-up made
+    # generating data for one take minutes)
+    @cached_property
+    def _by_name(self) -> dict[str, list[Entity]]:
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            out.setdefault(e.name, []).append(e)
+        return out
+
+    @cached_property
+    def entities_by_area(self) -> dict[str, list[Entity]]:
+        """Area id -> its entities, in home order."""
+        out: dict[str, list[Entity]] = {a.id: [] for a in self.areas}
+        for e in self.entities:
+            out.setdefault(e.area, []).append(e)
+        return out
+
+    @cached_property
+    def entities_by_label(self) -> dict[str, list[Entity]]:
+        """Name or alias -> the entities it names, in home order (what a command's `name` slot selects)."""
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            for label in dict.fromkeys((e.name, *e.aliases)):
+                out.setdefault(label, []).append(e)
+        return out
+
+    @cached_property
+    def entities_by_floor(self) -> dict[str, list[Entity]]:
+        """Floor name -> the entities in its areas, in home order."""
+        names = {f.id: f.name for f in self.floors}
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            floor = names.get(self.area_by_id[e.area].floor)
+            if floor is not None:
+                out.setdefault(floor, []).append(e)
+        return out
+
+    @cached_property
+    def entities_by_domain(self) -> dict[str, list[Entity]]:
+        out: dict[str, list[Entity]] = {}
+        for e in self.entities:
+            out.setdefault(e.domain, []).append(e)
+        return out
+
     def entities_named(self, name: str) -> list[Entity]:
-        return [e for e in self.entities if e.name == name]
+        return list(self._by_name.get(name, ()))
 
     def entities_in(self, area_name: str, domain: str | None = None, device_class: str | None = None) -> list[Entity]:
         area = self.area_by_name.get(area_name)
         if area is None:
             return []
-        return [e for e in self.entities if e.area == area.id and (domain is None or e.domain == domain)
+        return [e for e in self.entities_by_area[area.id] if (domain is None or e.domain == domain)
                 and (device_class is None or e.device_class == device_class)]
 
     def is_unique_name(self, name: str) -> bool:
-        return len(self.entities_named(name)) == 1
+        return len(self._by_name.get(name, ())) == 1

@@ -39,6 +39,7 @@ class RecipeDoc(StrictModel):
     description: str | None = None
     out: Path | None = None  # default: exports/<name>
     compare: list[Artifact] | None = Field(None, min_length=1)  # what evaluate and profile measure; first = baseline
+    threads: int | None = Field(None, ge=1)  # CPU threads for every stage (default: the cores available)
     data: dict[str, Any] | None = None
     train: dict[str, Any] | None = None
     compress: dict[str, Any] | None = None  # absent: no compression stage (export takes OUT/model)
@@ -53,6 +54,7 @@ class PipelineConfig(StrictModel):
     name: str
     out: Path
     compare: list[Artifact]
+    threads: int | None = None  # an execution setting: not part of any stage's key, so changing it reruns nothing
     data: GenerateConfig | ImportConfig
     train: TrainConfig
     compress: CompressConfig | None
@@ -133,8 +135,8 @@ def pipeline_config(raw: dict[str, Any], source: str = "recipe", name: str = "pi
     prof.setdefault("data", str(folders["data"]))  # prompts from the pipeline's test split
     prof.update(artifacts=[str(cfg.artifact_path(a)) for a in compare], names=compare)
     profile = validate_config(ProfileConfig, prof, source=f"{source} [profile]")
-    return PipelineConfig(name=name, out=root, compare=compare, data=data, train=train, compress=compress,
-                          export=export, evaluate=evaluate, profile=profile)
+    return PipelineConfig(name=name, out=root, compare=compare, threads=doc.threads, data=data, train=train,
+                          compress=compress, export=export, evaluate=evaluate, profile=profile)
 
 
 def load_recipe(path: str | Path, overrides: list[str] | None = None, data_path: str | Path | None = None,

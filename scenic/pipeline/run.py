@@ -63,6 +63,9 @@ def run_pipeline(cfg: PipelineConfig, force: list[str] | None = None, from_stage
         from rich.console import Console
 
         console = Console(stderr=True, quiet=not progress)
+    from scenic.threads import apply_threads
+
+    apply_threads(cfg.threads)
     forced = _forced(cfg, force, from_stage)
     stage_inputs(cfg, "data")  # a missing input file is an error before OUT is created
     _check_root(cfg.out)

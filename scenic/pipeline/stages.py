@@ -72,8 +72,10 @@ def _data(cfg: PipelineConfig, ctx: RunContext) -> None:
     out = cfg.folder("data")
     if isinstance(cfg.data, ImportConfig):
         from scenic.data.importer import import_dataset
+        from scenic.progress import phase_progress
 
-        import_dataset(cfg.data, out, force=True)
+        with phase_progress(ctx.console, disable=not ctx.progress) as report:
+            import_dataset(cfg.data, out, progress=report, force=True)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

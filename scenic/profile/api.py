@@ -34,7 +34,7 @@ class ProfileConfig(StrictModel):
     batches: list[int] = Field(default_factory=lambda: [1, 8])
     warmup: int = Field(3, ge=0)
     repeats: int = Field(30, ge=3)
-    threads: int | None = Field(None, ge=1)  # onnxruntime intra-op threads / torch threads; None = library default
+    threads: int | None = Field(None, ge=1)  # torch / onnxruntime threads; None = scenic.threads' policy
     max_seconds_per_group: float | None = Field(20.0, gt=0)
     static_cache: bool = True  # CUDA only: also time generation with a static KV cache + CUDA graphs
     memory: bool = True  # peak RSS per artifact, measured in a fresh process each
@@ -133,10 +133,11 @@ def profile(cfg: ProfileConfig, progress: bool = True) -> dict[str, Any]:
     if len(names) != len(folders) or len(set(names)) != len(names):
         raise ScenicError("names: give one distinct name per artifact")
     backends = [_backend_for(cfg, f) for f in folders]
-    if cfg.threads and cfg.device == "cpu" and "torch" in backends:  # exports alone never import torch (Jetson)
-        import torch
+    if "torch" in backends:  # exports alone never import torch (Jetson)
+        import torch  # noqa: F401  (imported first so apply_threads sets its pool too)
+    from scenic.threads import apply_threads
 
-        torch.set_num_threads(cfg.threads)
+    threads = apply_threads(cfg.threads)
     prompts = _prompts(cfg)
     cases, artifacts = [], []
     for name, folder, backend in zip(names, folders, backends):
@@ -160,7 +161,7 @@ def profile(cfg: ProfileConfig, progress: bool = True) -> dict[str, Any]:
         for a, folder in zip(artifacts, folders):
             a["peak_memory"] = _peak_memory(folder, a["backend"], cfg.device)
     env = environment_info()
-    env["threads"] = cfg.threads
+    env["threads"] = threads
     if cfg.device == "cuda":
         env["gpu"] = _gpu_name()
     return {"config": cfg.model_dump(mode="json"), "baseline": names[0], "artifacts": artifacts, "results": rows,

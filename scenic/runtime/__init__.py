@@ -64,7 +64,7 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     """
     from scenic.runtime.session import make_runner
     from scenic.runtime.tokens import PromptCodec, SpecialIds
-    from scenic.runtime.verify import read_manifest, verify_files
+    from scenic.runtime.verify import inside, read_manifest, verify_files
 
     root, info, pointed = read_export_info(path)
     if variant is not None and pointed is not None and variant != pointed:
@@ -76,6 +76,8 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     graphs = variants[variant]["files"]
     manifest = read_manifest(root)
     names = [EXPORT_FILE, *shared_files(info), *graphs.values(), *variants[variant].get("external_data", [])]
+    for name in names:  # every file the export names stays inside it, checked before anything is read
+        inside(root, name)
     from scenic.artifacts import verifying
 
     if verifying() if verify is None else verify:
@@ -84,12 +86,12 @@ def load(path: str | Path, variant: str | None = None, providers: Sequence[str] 
     if home_obj is None and info.get("home"):
         from scenic.homes import load_home
 
-        home_obj = load_home(root / info["home"])
+        home_obj = load_home(inside(root, info["home"]))
     sp = info["special_ids"]
-    codec = PromptCodec(root / info["tokenizer"], info["kind"], SpecialIds(**sp), int(info["max_prompt_tokens"]),
-                        info.get("prompt_tokenizer"), root)
+    codec = PromptCodec(inside(root, info["tokenizer"]), info["kind"], SpecialIds(**sp),
+                        int(info["max_prompt_tokens"]), info.get("prompt_tokenizer"), root)
     try:
-        runner = make_runner(info["kind"], {g: root / f for g, f in graphs.items()}, info, providers, threads)
+        runner = make_runner(info["kind"], {g: inside(root, f) for g, f in graphs.items()}, info, providers, threads)
     except Exception as err:
         if not type(err).__module__.startswith("onnxruntime"):
             raise

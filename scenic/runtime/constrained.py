@@ -85,6 +85,9 @@ class CommandConstraint:
         step = self.grammar.step
         while stack:
             node, st = stack.pop()
+            if st[0] == "V":  # inside a value: walk the value set's trie alongside the token trie
+                self._walk_value(node, st, mask, stack)
+                continue
             for byte, child in node.children.items():
                 nxt = step(st, byte)
                 if nxt is None:
@@ -97,6 +100,37 @@ class CommandConstraint:
             mask[self.eos] = True
         mask.setflags(write=False)
         return mask
+
+    def _walk_value(self, node: _Trie, state: State, mask: np.ndarray, stack: list) -> None:
+        """Tokens (from token-trie `node` on) that continue the value of `state`: the byte tries of the tokens and of
+        the value set are walked together, visiting only bytes both allow, so a name set of thousands costs what
+        the tokens that fit it cost. A token running past a complete value continues through the grammar."""
+        _, intent, slots, key, _ = state
+        start = self.grammar.value_node(state)
+        if start is None:
+            return
+        pairs = [(node, start)]
+        while pairs:
+            tnode, wnode = pairs.pop()
+            if wnode.complete:  # the value may end here: what follows it is the grammar's business
+                for byte, child in tnode.children.items():
+                    if byte in wnode.children:
+                        continue
+                    nxt = self.grammar.step(("V", intent, slots, key, wnode.text), byte)
+                    if nxt is not None:
+                        if child.ids:
+                            mask[child.ids] = True
+                        if child.children:
+                            stack.append((child, nxt))
+            tc, wc = tnode.children, wnode.children
+            for byte in (tc if len(tc) < len(wc) else wc):
+                tchild, wchild = tc.get(byte), wc.get(byte)
+                if tchild is None or wchild is None:
+                    continue
+                if tchild.ids:
+                    mask[tchild.ids] = True
+                if tchild.children:
+                    pairs.append((tchild, wchild))
 
     @lru_cache(maxsize=65536)
     def advance(self, state: State, token: int) -> State | None:

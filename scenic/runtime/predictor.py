@@ -14,19 +14,37 @@ from scenic.runtime.search import beam_search, greedy
 from scenic.runtime.tokens import PromptCodec
 
 
+def prompt_problem(prompt: Any) -> str | None:
+    """Why a request cannot be read as text (None when it can): not a string, or not encodable as UTF-8 (a lone
+    surrogate, e.g. from undecodable bytes). Such a request gets its own error; the rest of its batch is answered."""
+    if not isinstance(prompt, str):
+        return f"not a string (got {type(prompt).__name__})"
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (f"not valid Unicode text (lone surrogate U+{ord(prompt[err.start]):04X} at character {err.start}; "
+                "undecodable bytes in the input?)")
+    return None
+
+
+def printable(text: Any) -> str:
+    """`text` with anything UTF-8 cannot carry written as a backslash escape, so it can be printed or stored."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(text, str) else repr(text)
+
+
 @dataclass
 class Prediction:
-    """One prompt's answer as `scenic run` prints it."""
+    """One prompt's answer as `scenic run` prints it; `error` (with no command) when the request could not be read."""
 
     prompt: str
-    command: str
+    command: str | None
     alternatives: list[str]
     calls: list[dict] | None
     valid: bool | None  # None when there is no home to check against
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out = {"prompt": self.prompt, "command": self.command, "calls": self.calls, "valid": self.valid}
+        out = {"prompt": printable(self.prompt), "command": self.command, "calls": self.calls, "valid": self.valid}
         if self.alternatives:
             out["alternatives"] = self.alternatives
         if self.error:
@@ -76,11 +94,26 @@ class Predictor:
 
     def generate(self, prompts: Sequence[str], num_beams: int = 1, num_return: int = 1, batch_size: int = 64,
                  constrained: bool = False, progress: Callable[[int], Any] | None = None) -> list[list[str]]:
-        """Decode commands. With `constrained`, every string parses and validates against the home."""
+        """Decode commands. With `constrained`, every string parses and validates against the home.
+
+        Each request is answered on its own: one that is not readable text (`prompt_problem`) gets no candidates
+        (an empty list) and the others of its batch are decoded as if it were not there."""
         if num_beams < 1 or not 1 <= num_return <= num_beams:
             raise ScenicError(f"need 1 <= num_return ({num_return}) <= num_beams ({num_beams})")
         if batch_size < 1:
             raise ScenicError("batch_size must be at least 1")
+        readable = [i for i, p in enumerate(prompts) if prompt_problem(p) is None]
+        answers = self._generate([prompts[i] for i in readable], num_beams, num_return, batch_size, constrained,
+                                 progress)
+        results: list[list[str]] = [[] for _ in prompts]
+        for i, texts in zip(readable, answers):
+            results[i] = texts
+        if progress is not None and len(readable) < len(prompts):
+            progress(len(prompts) - len(readable))
+        return results
+
+    def _generate(self, prompts: list[str], num_beams: int, num_return: int, batch_size: int, constrained: bool,
+                  progress: Callable[[int], Any] | None) -> list[list[str]]:
         constraint = self.constraint() if constrained else None
         special = self.codec.special
         results: list[list[str]] = []
@@ -115,11 +148,16 @@ class Predictor:
 
     def predict(self, prompts: Sequence[str], num_beams: int = 1, constrained: bool = False,
                 batch_size: int = 64) -> list[Prediction]:
-        """Commands with their parsed calls and validity, for printing."""
+        """Commands with their parsed calls and validity, for printing; a request that is not readable text gets a
+        Prediction with its `error` (and no command) while the others are answered."""
         outs = self.generate(prompts, num_beams=num_beams, num_return=num_beams, batch_size=batch_size,
                              constrained=constrained)
         preds = []
         for prompt, texts in zip(prompts, outs):
+            problem = prompt_problem(prompt)
+            if problem is not None:
+                preds.append(Prediction(prompt, None, [], None, None, problem))
+                continue
             command = texts[0]
             try:
                 calls = parse(command)

@@ -49,7 +49,10 @@ class PromptCodec:
         self.max_prompt_tokens = max_prompt_tokens
         self.prompt_tokenizer, self.prompt_wrap = self.tokenizer, None
         if prompt_tokenizer:
-            self.prompt_tokenizer = load_prompt_tokenizer(Path(root or tokenizer_path.parent) / prompt_tokenizer["file"])
+            from scenic.runtime.verify import inside
+
+            self.prompt_tokenizer = load_prompt_tokenizer(inside(Path(root or tokenizer_path.parent),
+                                                                 prompt_tokenizer["file"]))
             self.prompt_wrap = (int(prompt_tokenizer["cls"]), int(prompt_tokenizer["sep"]))
 
     def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:

@@ -170,17 +170,20 @@ def build_command_model(config: TrainConfig, data: Path, rows_for_tokenizer: lis
 
 
 def train(config: TrainConfig, progress: bool = True, resume: bool = False, force: bool = False,
-          stop_at_step: int | None = None, console: Any = None) -> Path:
+          stop_at_step: int | None = None, console: Any = None, threads: int | None = None) -> Path:
     """Train a model as `config` says and return the checkpoint folder (`config.out`).
 
     `resume=True` continues an interrupted run in `config.out` from its saved state (identical results for a fixed
     seed), or returns at once when that run already finished (another model's folder is an error naming both).
-    `force=True` replaces a SCENIC artifact in `config.out` (never a folder with other files; docs/CONTRACTS.md). `stop_at_step` stops early as if interrupted (the
-    state is saved; useful for time-limited machines). `console`: a rich Console for the summary lines (None: quiet
-    unless `progress`).
+    `force=True` replaces a SCENIC artifact in `config.out` (never a folder with other files; docs/CONTRACTS.md).
+    `stop_at_step` stops early as if interrupted (the state is saved; useful for time-limited machines). `console`: a rich Console for the summary lines (None: quiet
+    unless `progress`). `threads`: CPU threads (default: scenic.threads' policy, the cores available).
     """
     import torch
 
+    from scenic.threads import apply_threads
+
+    apply_threads(threads)
     from scenic.evaluate.metrics import exact_match
     from scenic.train.loop import train_loop
 
