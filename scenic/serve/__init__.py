@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Callable
 from urllib.parse import urlsplit
@@ -57,12 +56,11 @@ async def _serve(engine: Engine, wyoming: str | None, http: tuple[str, int] | No
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
             loop.add_signal_handler(sig, stop.set)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scenic-model")  # one request at a time
     server = http_server = None
     try:
         if wyoming is not None:
             server = AsyncServer.from_uri(wyoming)
-            await server.start(partial(IntentHandler, engine=engine, executor=executor, satellites=satellites))
+            await server.start(partial(IntentHandler, engine=engine, satellites=satellites))
             log.info("wyoming intent service on %s", wyoming)
         if http is not None:
             http_server = await loop.run_in_executor(None, start_http, engine, *http)
@@ -80,7 +78,6 @@ async def _serve(engine: Engine, wyoming: str | None, http: tuple[str, int] | No
         if http_server is not None:
             http_server.shutdown()
             http_server.server_close()
-        executor.shutdown(wait=False, cancel_futures=True)
 
 
 def run_server(engine: Engine, *, wyoming: str | None = None, http: tuple[str, int] | None = None,
