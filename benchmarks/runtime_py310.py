@@ -54,7 +54,8 @@ def main() -> None:
     from scenic.artifacts import environment_info, write_json_atomic, write_text_atomic
 
     exports = [str(p.resolve()) for p in args.export]
-    reference = json.loads(_run([sys.executable, "-c", RUN, json.dumps(PROMPTS), *exports]).stdout)["commands"]
+    ref = json.loads(_run([sys.executable, "-c", RUN, json.dumps(PROMPTS), *exports]).stdout)
+    reference = ref["commands"]
     rows = []
     for version in args.ort:
         with tempfile.TemporaryDirectory() as tmp:
@@ -76,12 +77,13 @@ def main() -> None:
                      "commands": got["commands"]})
         print(f"onnxruntime {version}: same={rows[-1]['same_commands_as_reference']} heavy={heavy} "
               f"install {install_s:.0f}s", flush=True)
-    result = {"command": " ".join(sys.argv), "environment": environment_info(), "prompts": PROMPTS,
+    result = {"command": " ".join(["python", *sys.argv]), "environment": environment_info(),
+              "reference_versions": {k: v for k, v in ref.items() if k != "commands"}, "prompts": PROMPTS,
               "exports": exports, "reference": reference, "runs": rows}
     write_json_atomic(args.out / "results.json", result)
     lines = ["# Runtime install on Python 3.10 (fresh venv, `pip install scenic`, no torch)", "",
              f"Command: `{result['command']}`", "", f"Reference: this environment (Python "
-             f"{result['environment']['python']}, onnxruntime {result['environment'].get('onnxruntime')}).", "",
+             f"{ref['python']}, onnxruntime {ref['onnxruntime']}, numpy {ref['numpy']}).", "",
              "| onnxruntime | Python | numpy | tokenizers | training packages installed | same commands | install s |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
