@@ -11,7 +11,8 @@ from scenic import __version__
 app = typer.Typer(
     name="scenic", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     help="SCENIC: structured-command language models for edge devices.\n\n"
-         "Stages: data -> train -> compress -> export -> evaluate -> profile; `pipeline` runs them from a recipe.",
+         "Stages: data -> train -> compress -> export -> evaluate -> profile; `pipeline` runs them from a recipe.\n\n"
+         "In a home: `home import` (from Home Assistant), `run`, `serve` (Wyoming / HTTP).",
 )
 
 
@@ -40,10 +41,10 @@ def _root(
 
 
 def _register() -> None:
-    from scenic.cli import compress, data, evaluate, export, pipeline, profile, run, train
+    from scenic.cli import compress, data, evaluate, export, home, pipeline, profile, run, serve, train
 
     app.add_typer(data.app, name="data", help="Generate, import and inspect datasets.")
-    for module in (train, compress, export, evaluate, profile, run, pipeline):
+    for module in (train, compress, export, evaluate, profile, run, pipeline, serve, home):
         module.register(app)
 
 

@@ -52,6 +52,16 @@ def _inputs(text: Optional[str], file: Optional[Path]) -> list[str]:
     return [ln.strip() for ln in lines if ln.strip()]
 
 
+def model_folder(model: Optional[Path]) -> Path:
+    """--model, else the default model (`scenic run` and `scenic serve` share this one lookup)."""
+    import scenic.runtime as runtime
+
+    folder = model or runtime.find_latest_export("exports")
+    if folder is None:
+        raise ScenicError("no export under exports/: pass --model EXPORT_DIR (make one with `scenic export CHECKPOINT`)")
+    return folder
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
@@ -73,9 +83,7 @@ def register(app: typer.Typer) -> None:
         import scenic.runtime as runtime
 
         prompts = _inputs(text, file)
-        folder = model or runtime.find_latest_export("exports")
-        if folder is None:
-            raise ScenicError("no export under exports/: pass --model EXPORT_DIR (make one with `scenic export CHECKPOINT`)")
+        folder = model_folder(model)
         home_obj = None
         if home is not None:
             from scenic.homes import load_home
